@@ -1,0 +1,442 @@
+#!/usr/bin/env node
+// `npm run up`: deploy the dev stack with no Pulumi account.
+//
+// This file runs on a fresh clone, before `npm install`, so it is plain CommonJS that needs
+// nothing but Node's built-ins. The decisions are pure functions (tested in test/up.test.ts);
+// `runUp` strings them together through injected effects, and the bottom of the file wires in
+// the real ones.
+"use strict";
+
+const path = require("node:path");
+
+/** The oldest Node major that `@pulumi/pulumi` supports (package.json `engines.node`). */
+const MIN_NODE_MAJOR = 22;
+
+/** The stack that `npm run up` deploys unless `--stack` says otherwise. */
+const DEFAULT_STACK = "dev";
+
+/** Where the local state backend lives, relative to the repository root (gitignored). */
+const STATE_DIR = ".pulumi-state";
+
+/** The passphrase file that `up` creates when no passphrase is configured. */
+const PASSPHRASE_FILE = path.join(STATE_DIR, "passphrase");
+
+const INSTALL_HINT = [
+  "Install the Pulumi CLI with one of:",
+  "  curl -fsSL https://get.pulumi.com | sh        (Linux, macOS; installs into ~/.pulumi/bin)",
+  "  brew install pulumi/tap/pulumi                (macOS, Linuxbrew)",
+  "  winget install pulumi                         (Windows)",
+  "  npx pulumi version                            (the npm package; downloads the CLI into ~/.pulumi/versions)",
+  "then run `npm run up` again. See https://www.pulumi.com/docs/iac/download-install/",
+].join("\n");
+
+/**
+ * Splits `npm run up -- ...` arguments: everything goes to `pulumi up`, and `--stack`/`-s`
+ * also names the stack to create or select.
+ * @param {string[]} argv
+ * @returns {{ stack: string, upArgs: string[], help: boolean }}
+ */
+function parseUpArgs(argv) {
+  let stack = DEFAULT_STACK;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--help" || a === "-h") help = true;
+    else if ((a === "--stack" || a === "-s") && i + 1 < argv.length) stack = argv[i + 1];
+    else if (a.startsWith("--stack=")) stack = a.slice("--stack=".length);
+  }
+  return { stack, upArgs: [...argv], help };
+}
+
+/**
+ * The Node version check. Returns an error message, or null when the version is fine.
+ * @param {string} version e.g. "24.1.0" (process.versions.node)
+ * @returns {string | null}
+ */
+function checkNodeVersion(version) {
+  const major = Number.parseInt(version.split(".")[0], 10);
+  if (Number.isFinite(major) && major >= MIN_NODE_MAJOR) return null;
+  return (
+    `fleet up: Node ${version} is too old; fleet needs Node >= ${MIN_NODE_MAJOR}.\n` +
+    "Install Node 24 LTS (https://nodejs.org, or your version manager), or on Linux x64 run\n" +
+    "`. .ci/provision-node.sh` to fetch it from the npm registry, then run `npm run up` again."
+  );
+}
+
+/**
+ * Decides whether the root dependencies must be installed.
+ * `stampMtimeMs` is the mtime of `node_modules/.package-lock.json` (npm writes it on every
+ * install), or of `node_modules` itself when that file is missing; null when node_modules is absent.
+ * @param {{ stampMtimeMs: number | null, lockMtimeMs: number | null }} s
+ * @returns {{ command: string[], reason: string } | null}
+ */
+function installDecision(s) {
+  if (s.lockMtimeMs === null) {
+    if (s.stampMtimeMs === null) {
+      return { command: ["npm", "install"], reason: "node_modules is missing and there is no package-lock.json" };
+    }
+    return null;
+  }
+  if (s.stampMtimeMs === null) {
+    return { command: ["npm", "ci"], reason: "node_modules is missing" };
+  }
+  if (s.stampMtimeMs < s.lockMtimeMs) {
+    return { command: ["npm", "ci"], reason: "node_modules is older than package-lock.json" };
+  }
+  return null;
+}
+
+/**
+ * Where the Pulumi CLI may be, in the order `up` tries them: PATH, the installer's
+ * `~/.pulumi/bin`, the npm package's and Automation API's cache `~/.pulumi/versions/<v>/bin`
+ * (newest first), and last the npm package's wrapper `node_modules/.bin/pulumi`, which downloads
+ * the CLI on first run (it needs the internet for that).
+ * @param {{ env: Record<string, string | undefined>, home: string, repoRoot: string,
+ *   isFile: (p: string) => boolean, listDir: (p: string) => string[] }} io
+ * @returns {{ path: string, source: string }[]}
+ */
+function pulumiCandidates(io) {
+  const exe = process.platform === "win32" ? "pulumi.exe" : "pulumi";
+  /** @type {{ path: string, source: string }[]} */
+  const out = [];
+  const seen = new Set();
+  const add = (p, source) => {
+    if (!seen.has(p) && io.isFile(p)) {
+      seen.add(p);
+      out.push({ path: p, source });
+    }
+  };
+  const nodeModulesBin = path.join(io.repoRoot, "node_modules", ".bin");
+  for (const dir of (io.env.PATH || "").split(path.delimiter)) {
+    // npm puts node_modules/.bin on PATH for scripts; that entry is the wrapper, tried last.
+    if (dir && path.resolve(dir) !== nodeModulesBin) add(path.join(dir, exe), "PATH");
+  }
+  const pulumiHome = io.env.PULUMI_HOME || path.join(io.home, ".pulumi");
+  add(path.join(pulumiHome, "bin", exe), "~/.pulumi/bin");
+  const versions = io
+    .listDir(path.join(pulumiHome, "versions"))
+    .filter((v) => /^v?\d+\.\d+\.\d+/.test(v))
+    .sort(compareVersionsDesc);
+  for (const v of versions) add(path.join(pulumiHome, "versions", v, "bin", exe), `~/.pulumi/versions/${v}`);
+  add(path.join(nodeModulesBin, exe), "npm package pulumi");
+  return out;
+}
+
+/** @param {string} a @param {string} b */
+function compareVersionsDesc(a, b) {
+  const pa = a.replace(/^v/, "").split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.replace(/^v/, "").split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pb[i] || 0) - (pa[i] || 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * The message printed when no working Pulumi CLI was found.
+ * @param {{ path: string, source: string, reason: string }[]} tried
+ * @param {string} [rerun] the command to run again once the CLI is installed
+ * @returns {string}
+ */
+function noCliMessage(tried, rerun = "npm run up") {
+  const lines = ["fleet up: no working Pulumi CLI was found."];
+  if (tried.length === 0) {
+    lines.push("  Looked on PATH, in ~/.pulumi/bin, ~/.pulumi/versions/*/bin and node_modules/.bin.");
+  } else {
+    for (const t of tried) {
+      const why = t.source === "npm package pulumi" ? " (it downloads the CLI from get.pulumi.com on first run)" : "";
+      lines.push(`  ${t.path} (${t.source}): ${t.reason}${why}`);
+    }
+  }
+  lines.push(INSTALL_HINT.replace("`npm run up`", `\`${rerun}\``));
+  return lines.join("\n");
+}
+
+/**
+ * Chooses the state backend: the user's PULUMI_BACKEND_URL when set, else the repository's
+ * own `.pulumi-state` directory.
+ * @param {Record<string, string | undefined>} env
+ * @param {string} repoRoot
+ * @returns {{ url: string, local: boolean, fromEnv: boolean }}
+ */
+function backendDecision(env, repoRoot) {
+  if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, local: false, fromEnv: true };
+  // file:// URLs take an absolute path; on Windows the drive letter needs a leading slash.
+  const abs = path.resolve(repoRoot, STATE_DIR).split(path.sep).join("/");
+  return { url: `file://${abs.startsWith("/") ? "" : "/"}${abs}`, local: true, fromEnv: false };
+}
+
+/**
+ * Chooses where the passphrase of the passphrase secrets provider comes from.
+ * PULUMI_CONFIG_PASSPHRASE wins (even when empty: Pulumi accepts an empty passphrase that is
+ * set explicitly), then PULUMI_CONFIG_PASSPHRASE_FILE, then `.pulumi-state/passphrase`, which
+ * is created when missing.
+ * @param {Record<string, string | undefined>} env
+ * @param {string} repoRoot
+ * @param {(p: string) => boolean} isFile
+ * @returns {{ source: "env" } | { source: "env-file", path: string, missing: boolean }
+ *   | { source: "state-file", path: string, create: boolean }}
+ */
+function passphraseDecision(env, repoRoot, isFile) {
+  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined) return { source: "env" };
+  if (env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+    const p = path.resolve(repoRoot, env.PULUMI_CONFIG_PASSPHRASE_FILE);
+    return { source: "env-file", path: p, missing: !isFile(p) };
+  }
+  const p = path.join(repoRoot, PASSPHRASE_FILE);
+  return { source: "state-file", path: p, create: !isFile(p) };
+}
+
+/**
+ * The environment every fleet command gives the Pulumi CLI: the backend, the passphrase file,
+ * no update-check round trip, and the CLI's own directory first on PATH (the language host
+ * `pulumi-language-nodejs` ships next to it).
+ * @param {Record<string, string | undefined>} env
+ * @param {{ backendUrl?: string, passphraseFile?: string, cliPath?: string }} o
+ * @returns {Record<string, string | undefined>}
+ */
+function pulumiEnv(env, o) {
+  /** @type {Record<string, string | undefined>} */
+  const out = { ...env };
+  if (o.backendUrl) out.PULUMI_BACKEND_URL = o.backendUrl;
+  if (o.passphraseFile) out.PULUMI_CONFIG_PASSPHRASE_FILE = o.passphraseFile;
+  if (out.PULUMI_SKIP_UPDATE_CHECK === undefined) out.PULUMI_SKIP_UPDATE_CHECK = "true";
+  if (o.cliPath && path.isAbsolute(o.cliPath)) {
+    out.PATH = path.dirname(o.cliPath) + path.delimiter + (env.PATH || "");
+  }
+  return out;
+}
+
+/**
+ * Resolves backend and passphrase for the commands that only use an existing stack
+ * (`rollback`, `restore`): they never create a passphrase file.
+ * @param {Record<string, string | undefined>} env
+ * @param {string} repoRoot
+ * @param {(p: string) => boolean} isFile
+ * @returns {{ env: Record<string, string | undefined>, error: string | null }}
+ */
+function existingStackEnv(env, repoRoot, isFile) {
+  const backend = backendDecision(env, repoRoot);
+  const pass = passphraseDecision(env, repoRoot, isFile);
+  if (pass.source === "env") return { env: pulumiEnv(env, { backendUrl: backend.url }), error: null };
+  if (pass.source === "env-file") {
+    if (pass.missing) {
+      return { env, error: `PULUMI_CONFIG_PASSPHRASE_FILE points at ${pass.path}, which does not exist.` };
+    }
+    return { env: pulumiEnv(env, { backendUrl: backend.url, passphraseFile: pass.path }), error: null };
+  }
+  if (pass.create) {
+    return {
+      env,
+      error:
+        `no passphrase: ${path.relative(repoRoot, pass.path)} does not exist and neither ` +
+        "PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set. Deploy first with " +
+        "`npm run up`, or set the passphrase the stack was created with.",
+    };
+  }
+  return { env: pulumiEnv(env, { backendUrl: backend.url, passphraseFile: pass.path }), error: null };
+}
+
+/**
+ * The Docker check's verdict from `docker version --format {{.Server.Version}}`.
+ * @param {{ status: number | null, stdout: string, stderr: string, error?: { code?: string } }} r
+ * @returns {string | null} an error message, or null when the engine answered
+ */
+function dockerVerdict(r) {
+  if (r.error && r.error.code === "ENOENT") {
+    return (
+      "fleet up: the docker command was not found. Install Docker Engine " +
+      "(https://docs.docker.com/engine/install/, or `sudo apt-get install docker.io`) and start it."
+    );
+  }
+  if (r.status === 0 && r.stdout.trim() !== "") return null;
+  const detail = firstLine(r.stderr) || firstLine(r.stdout) || (r.error ? String(r.error.code) : "no answer");
+  return (
+    `fleet up: Docker is not answering (${detail}).\n` +
+    "Start the engine (`sudo systemctl start docker`, or open Docker Desktop), check that your user may use it\n" +
+    "(`docker version` must show a Server section), or point DOCKER_HOST at a running engine."
+  );
+}
+
+/** @param {string} s */
+function firstLine(s) {
+  return (s || "").split("\n").map((l) => l.trim()).find((l) => l !== "") || "";
+}
+
+/**
+ * Tries each candidate with `pulumi version` and returns the first that works, with the
+ * reasons the others failed (the npm wrapper fails here when it cannot download the CLI).
+ * @param {Pick<import("./up.d.cts").UpDeps, "env" | "home" | "repoRoot" | "isFile" | "listDir" | "run">} d
+ * @returns {{ cli: { path: string, source: string, version: string } | null,
+ *   tried: { path: string, source: string, reason: string }[] }}
+ */
+function findPulumi(d) {
+  const tried = [];
+  for (const c of pulumiCandidates(d)) {
+    const r = d.run(c.path, ["version"], { env: pulumiEnv(d.env, { cliPath: c.path }) });
+    if (r.status === 0) return { cli: { ...c, version: firstLine(r.stdout) }, tried };
+    // The npm wrapper prints "Downloading pulumi vX..." first and its error last.
+    tried.push({ ...c, reason: lastLine(r.stderr) || lastLine(r.stdout) || (r.error ? String(r.error.code) : `exit ${r.status}`) });
+  }
+  return { cli: null, tried };
+}
+
+/** @param {string} s */
+function lastLine(s) {
+  return (s || "").split("\n").map((l) => l.trim()).filter((l) => l !== "").pop() || "";
+}
+
+/**
+ * Runs the whole `npm run up` flow through injected effects. Returns the exit code.
+ * @param {string[]} argv arguments after `npm run up --`
+ * @param {import("./up.d.cts").UpDeps} d
+ * @returns {number}
+ */
+function runUp(argv, d) {
+  const args = parseUpArgs(argv);
+  if (args.help) {
+    d.out(
+      "usage: npm run up [-- --yes] [-- --stack NAME] [-- other `pulumi up` flags]\n" +
+        "Installs what is missing, uses the local state backend in .pulumi-state/, creates or selects\n" +
+        `the stack (default ${DEFAULT_STACK}) and runs \`pulumi up\` with your flags.`,
+    );
+    return 0;
+  }
+  const nodeProblem = checkNodeVersion(d.nodeVersion);
+  if (nodeProblem) return fail(d, nodeProblem);
+
+  const dockerProblem = dockerVerdict(d.run("docker", ["version", "--format", "{{.Server.Version}}"], { env: d.env }));
+  if (dockerProblem) return fail(d, dockerProblem);
+
+  const install = installDecision({
+    stampMtimeMs:
+      d.mtimeMs(path.join(d.repoRoot, "node_modules", ".package-lock.json")) ??
+      d.mtimeMs(path.join(d.repoRoot, "node_modules")),
+    lockMtimeMs: d.mtimeMs(path.join(d.repoRoot, "package-lock.json")),
+  });
+  if (install) {
+    d.out(`fleet up: ${install.reason}; running \`${install.command.join(" ")}\``);
+    const status = d.runInteractive(install.command[0], install.command.slice(1), { env: d.env, cwd: d.repoRoot });
+    if (status !== 0) return fail(d, `fleet up: \`${install.command.join(" ")}\` failed (exit ${status}); fix the error above and run \`npm run up\` again.`);
+  }
+
+  const { cli, tried } = findPulumi(d);
+  if (!cli) return fail(d, noCliMessage(tried));
+  d.out(`fleet up: using Pulumi CLI ${cli.version} (${cli.path})`);
+
+  const backend = backendDecision(d.env, d.repoRoot);
+  if (backend.local) d.mkdir(path.join(d.repoRoot, STATE_DIR));
+  d.out(`fleet up: state backend ${backend.url}${backend.fromEnv ? " (from PULUMI_BACKEND_URL)" : ""}`);
+
+  const pass = passphraseDecision(d.env, d.repoRoot, d.isFile);
+  let passphraseFile;
+  if (pass.source === "env-file") {
+    if (pass.missing) return fail(d, `fleet up: PULUMI_CONFIG_PASSPHRASE_FILE points at ${pass.path}, which does not exist.`);
+    passphraseFile = pass.path;
+  } else if (pass.source === "state-file") {
+    passphraseFile = pass.path;
+    if (pass.create) {
+      d.mkdir(path.dirname(pass.path));
+      d.writeSecretFile(pass.path, d.randomPassphrase() + "\n");
+      d.out(
+        `fleet up: created ${path.relative(d.repoRoot, pass.path)} (mode 600), the passphrase that encrypts this stack's secrets.\n` +
+          "          Back it up: without it the stack's secrets (admin tokens) cannot be decrypted.",
+      );
+    }
+  }
+  const env = pulumiEnv(d.env, { backendUrl: backend.url, passphraseFile, cliPath: cli.path });
+
+  const sel = d.run(cli.path, ["stack", "select", args.stack, "--create"], { env, cwd: d.repoRoot });
+  if (sel.status !== 0) {
+    return fail(d, `fleet up: could not create or select stack ${args.stack}: ${firstLine(sel.stderr) || firstLine(sel.stdout)}`);
+  }
+  d.out(`fleet up: stack ${args.stack} selected; running \`pulumi up${args.upArgs.length ? " " + args.upArgs.join(" ") : ""}\``);
+  return d.runInteractive(cli.path, ["up", ...args.upArgs], { env, cwd: d.repoRoot });
+}
+
+/** @param {{ err: (s: string) => void }} d @param {string} message */
+function fail(d, message) {
+  d.err(message);
+  return 1;
+}
+
+module.exports = {
+  MIN_NODE_MAJOR,
+  DEFAULT_STACK,
+  STATE_DIR,
+  PASSPHRASE_FILE,
+  INSTALL_HINT,
+  parseUpArgs,
+  checkNodeVersion,
+  installDecision,
+  pulumiCandidates,
+  noCliMessage,
+  backendDecision,
+  passphraseDecision,
+  pulumiEnv,
+  existingStackEnv,
+  dockerVerdict,
+  findPulumi,
+  runUp,
+};
+
+if (require.main === module) {
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const crypto = require("node:crypto");
+  const { spawnSync } = require("node:child_process");
+  const repoRoot = path.resolve(__dirname, "..", "..");
+  /** @type {import("./up.d.cts").UpDeps} */
+  const deps = {
+    env: process.env,
+    repoRoot,
+    home: os.homedir(),
+    nodeVersion: process.versions.node,
+    out: (s) => process.stdout.write(s + "\n"),
+    err: (s) => process.stderr.write(s + "\n"),
+    run: (cmd, args, o) => {
+      const r = spawnSync(cmd, args, { env: o.env, cwd: o.cwd || repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      return { status: r.status, stdout: r.stdout || "", stderr: r.stderr || "", error: r.error };
+    },
+    runInteractive: (cmd, args, o) => {
+      // npm on Windows is npm.cmd, which spawn only finds through a shell.
+      const r = spawnSync(cmd, args, { env: o.env, cwd: o.cwd || repoRoot, stdio: "inherit", shell: process.platform === "win32" && cmd === "npm" });
+      if (r.error) {
+        process.stderr.write(`fleet up: could not run ${cmd}: ${r.error.message}\n`);
+        return 1;
+      }
+      return r.status === null ? 1 : r.status;
+    },
+    mtimeMs: (p) => {
+      try {
+        return fs.statSync(p).mtimeMs;
+      } catch {
+        return null;
+      }
+    },
+    isFile: (p) => {
+      try {
+        return fs.statSync(p).isFile();
+      } catch {
+        return false;
+      }
+    },
+    listDir: (p) => {
+      try {
+        return fs.readdirSync(p);
+      } catch {
+        return [];
+      }
+    },
+    mkdir: (p) => fs.mkdirSync(p, { recursive: true, mode: 0o700 }),
+    writeSecretFile: (p, content) => fs.writeFileSync(p, content, { mode: 0o600, flag: "wx" }),
+    randomPassphrase: () => crypto.randomBytes(32).toString("base64url"),
+  };
+  try {
+    process.exitCode = runUp(process.argv.slice(2), deps);
+  } catch (e) {
+    process.stderr.write(`fleet up: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+}
