@@ -1,0 +1,209 @@
+import { describe, expect, test } from "vitest";
+import {
+  appContainerQuery,
+  backupListCommand,
+  backupRestoreCommand,
+  CliError,
+  newest,
+  parseBackupList,
+  renderBackupTable,
+  runRestore,
+  stackFromArgv,
+  transitionBackup,
+  type CommandResult,
+  type RestoreDeps,
+} from "../components/cli/restore";
+
+const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
+
+const BACKUPS = [
+  { id: "homebrews-20261124T092634Z-from-1.3.0-to-1.4.0", reason: "pre-update", from: "1.3.0", to: "1.4.0", createdAt: "2026-11-24T09:26:35Z" },
+  { id: "homebrews-20261125T020000Z", reason: "scheduled", createdAt: "2026-11-25T02:00:00Z" },
+  { id: "homebrews-20261124T020000Z", reason: "scheduled", createdAt: "2026-11-24T02:00:00Z" },
+];
+
+function fake(opts: { ps?: string; list?: CommandResult; restore?: CommandResult; confirm?: boolean; interactive?: boolean } = {}) {
+  const calls: string[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
+  const deps: RestoreDeps = {
+    docker: (args, o) => {
+      calls.push(`docker ${args.join(" ")}${o?.stream ? "  [streamed]" : ""}`);
+      if (args[0] === "ps") return ok(opts.ps ?? "c0ffee\thomebrews-app-1a2b3c4\t1.4.0\n");
+      if (args.includes("list")) return opts.list ?? ok(JSON.stringify(BACKUPS));
+      return opts.restore ?? ok();
+    },
+    confirm: async (q) => {
+      calls.push(`confirm ${q}`);
+      return opts.confirm ?? true;
+    },
+    interactive: opts.interactive ?? true,
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+  };
+  return { deps, calls, out, err };
+}
+
+const PS =
+  'docker ps --filter label=fleet.managed=true --filter label=fleet.stack=dev --filter label=fleet.instance=homebrews --filter label=fleet.role=app --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}';
+
+describe("the docker commands", () => {
+  test("the app container is found by the contract's labels", () => {
+    expect(appContainerQuery("prod", "projects")).toEqual([
+      "ps",
+      "--filter", "label=fleet.managed=true",
+      "--filter", "label=fleet.stack=prod",
+      "--filter", "label=fleet.instance=projects",
+      "--filter", "label=fleet.role=app",
+      "--format", '{{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}',
+    ]);
+  });
+
+  test("list and live restore run the app's own CLI in the container", () => {
+    expect(backupListCommand("c0ffee")).toEqual(["exec", "c0ffee", "node", "dist/cli.js", "backup", "list", "--json"]);
+    expect(backupRestoreCommand("c0ffee", "b-1")).toEqual(["exec", "c0ffee", "node", "dist/cli.js", "backup", "restore", "b-1", "--live"]);
+  });
+});
+
+describe("the backup list", () => {
+  test.each([
+    ["an array", JSON.stringify([{ id: "a", from: "1.0.0", to: "1.1.0", createdAt: "t1" }])],
+    ["an object with backups", JSON.stringify({ backups: [{ id: "a", fromVersion: "1.0.0", toVersion: "1.1.0", created: "t1" }] })],
+    ["nested versions", JSON.stringify([{ id: "a", versions: { from: "1.0.0", to: "1.1.0" }, time: "t1" }])],
+  ])("%s", (_what, stdout) => {
+    const [b] = parseBackupList(stdout);
+    expect([b?.id, b?.from, b?.to, b?.createdAt]).toEqual(["a", "1.0.0", "1.1.0", "t1"]);
+  });
+
+  test.each([
+    ["nope", 'backup list --json printed something that is not JSON: "nope"'],
+    ['{"items": []}', "backup list --json printed JSON without a list of backups"],
+    ['[{"id": ""}]', 'backup list --json: entry 0 has no string "id"'],
+  ])("%j is refused", (stdout, message) => {
+    expect(() => parseBackupList(stdout)).toThrow(new CliError(message));
+  });
+
+  test("the transition's backup: by fields, else by name; the newest of several", () => {
+    const list = parseBackupList(
+      JSON.stringify([
+        { id: "x-20261124T090311Z-from-1.3.0-to-1.4.0" },
+        { id: "x-20261124T092634Z-from-1.3.0-to-1.4.0" },
+        { id: "x-20261117T100945Z-from-1.3.0-to-1.3.1" },
+        { id: "x-20261118T000000Z-from-1.3.0-to-1.4.0.1" },
+      ]),
+    );
+    expect(transitionBackup(list, "1.3.0", "1.4.0")?.id).toBe("x-20261124T092634Z-from-1.3.0-to-1.4.0");
+    expect(transitionBackup(list, "1.3.0", "1.3.1")?.id).toBe("x-20261117T100945Z-from-1.3.0-to-1.3.1");
+    expect(transitionBackup(list, "1.3", "1.4.0")).toBeUndefined();
+    expect(transitionBackup(parseBackupList(JSON.stringify(BACKUPS)), "1.3.0", "1.4.0")?.id).toBe(
+      "homebrews-20261124T092634Z-from-1.3.0-to-1.4.0",
+    );
+    // Fields win over the name: a backup whose fields say otherwise does not match by name.
+    expect(transitionBackup(parseBackupList('[{"id": "from-1.3.0-to-1.4.0", "from": "1.2.0", "to": "1.4.0"}]'), "1.3.0", "1.4.0")).toBeUndefined();
+  });
+
+  test("newest by time", () => {
+    expect(newest(BACKUPS)?.id).toBe("homebrews-20261125T020000Z");
+  });
+
+  test("the table", () => {
+    expect(renderBackupTable(parseBackupList(JSON.stringify(BACKUPS)))).toBe(
+      [
+        "┌────────────────────────────────────────────────┬──────────────────────┬────────────┬───────┬───────┐",
+        "│ id                                             │ created              │ reason     │ from  │ to    │",
+        "│ homebrews-20261124T092634Z-from-1.3.0-to-1.4.0 │ 2026-11-24T09:26:35Z │ pre-update │ 1.3.0 │ 1.4.0 │",
+        "│ homebrews-20261125T020000Z                     │ 2026-11-25T02:00:00Z │ scheduled  │       │       │",
+        "│ homebrews-20261124T020000Z                     │ 2026-11-24T02:00:00Z │ scheduled  │       │       │",
+        "└────────────────────────────────────────────────┴──────────────────────┴────────────┴───────┴───────┘",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("npm run restore", () => {
+  test("no backup id: lists", async () => {
+    const f = fake();
+    expect(await runRestore(["homebrews"], f.deps)).toBe(0);
+    expect(f.calls).toEqual([PS, "docker exec c0ffee node dist/cli.js backup list --json"]);
+    expect(f.out[0]).toBe("Backups of homebrews (stack dev, container homebrews-app-1a2b3c4, version 1.4.0):");
+    expect(f.out[2]).toBe("Restore one with: npm run restore -- homebrews <backup-id>   (or --latest)");
+  });
+
+  test("a backup id with --yes restores it live", async () => {
+    const f = fake();
+    expect(await runRestore(["homebrews", "homebrews-20261124T020000Z", "--yes"], f.deps)).toBe(0);
+    expect(f.calls).toEqual([
+      PS,
+      "docker exec c0ffee node dist/cli.js backup list --json",
+      "docker exec c0ffee node dist/cli.js backup restore homebrews-20261124T020000Z --live  [streamed]",
+    ]);
+    expect(f.out).toEqual([
+      "Restoring homebrews from homebrews-20261124T020000Z in homebrews-app-1a2b3c4 ...",
+      "Restored homebrews from homebrews-20261124T020000Z.",
+    ]);
+  });
+
+  test("--latest asks, then restores the newest", async () => {
+    const f = fake();
+    expect(await runRestore(["homebrews", "--latest", "--stack", "prod"], f.deps)).toBe(0);
+    expect(f.calls.slice(2)).toEqual([
+      "confirm Restore homebrews (stack prod) from backup homebrews-20261125T020000Z? The app takes a safety backup first.",
+      "docker exec c0ffee node dist/cli.js backup restore homebrews-20261125T020000Z --live  [streamed]",
+    ]);
+    expect(f.calls[0]).toContain("label=fleet.stack=prod");
+  });
+
+  test("declining changes nothing", async () => {
+    const f = fake({ confirm: false });
+    expect(await runRestore(["homebrews", "--latest"], f.deps)).toBe(1);
+    expect(f.calls.some((c) => c.includes("backup restore"))).toBe(false);
+    expect(f.out).toEqual(["Restore cancelled; nothing was changed."]);
+  });
+
+  test("a failed restore says the data was kept", async () => {
+    const f = fake({ restore: { status: 1, stdout: "", stderr: "" } });
+    expect(await runRestore(["homebrews", "--latest", "--yes"], f.deps)).toBe(1);
+    expect(f.err).toEqual([
+      "fleet restore: restoring homebrews from homebrews-20261125T020000Z failed (exit 1); the app kept its data (see its output above).",
+    ]);
+  });
+
+  test.each([
+    [["homebrews", "nope", "--yes"], {}, 'fleet restore: instance homebrews has no backup "nope"; list them with npm run restore -- homebrews --list'],
+    [["homebrews", "--latest", "--yes"], { list: ok("[]") }, "fleet restore: instance homebrews has no backups yet."],
+    [["homebrews", "--latest"], { interactive: false }, "fleet restore: stdin is not a terminal, so nobody can confirm; pass --yes to go ahead."],
+    [
+      ["ghost"],
+      { ps: "" },
+      "fleet restore: no running app container for instance ghost in stack dev (labels fleet.stack=dev, fleet.instance=ghost, fleet.role=app). " +
+        "Check the name (the instance file's base name) and that it is deployed: `docker ps -a --filter label=fleet.instance=ghost`.",
+    ],
+    [
+      ["homebrews"],
+      { ps: "aaa\thomebrews-app-1\t1.3.0\nbbb\thomebrews-app-2\t1.4.0\n" },
+      "fleet restore: 2 app containers are running for instance homebrews (homebrews-app-1, homebrews-app-2); a roll is probably under way. " +
+        "Wait for `pulumi up` to finish and try again.",
+    ],
+    [["homebrews", "a", "--latest"], {}, "fleet restore: give either a backup id or --latest, not both."],
+    [["homebrews", "--list", "--latest"], {}, "fleet restore: --list only lists; drop the backup id and --latest."],
+    [
+      [],
+      {},
+      "fleet restore: missing the instance name.\nusage: npm run restore -- <instance> [<backup-id> | --latest] [--list] [--stack S] [--yes]\n" +
+        "  Without a backup id or --latest it lists the instance's backups.",
+    ],
+  ])("%j is refused", async (argv, opts, message) => {
+    const f = fake(opts);
+    expect(await runRestore(argv, f.deps)).toBe(1);
+    expect(f.err).toEqual([message]);
+    expect(f.calls.some((c) => c.includes("backup restore"))).toBe(false);
+  });
+
+  test.each([
+    [["homebrews"], "dev"],
+    [["homebrews", "--stack", "prod"], "prod"],
+    [["--stack=staging", "homebrews"], "staging"],
+  ])("the stack of %j is %s", (argv, stack) => {
+    expect(stackFromArgv(argv)).toBe(stack);
+  });
+});
