@@ -1,0 +1,411 @@
+/**
+ * The replayer: a small, test-only stand-in for the Pulumi engine and its docker/command
+ * providers, which cannot run on machines without the Pulumi CLI. It takes the resource graph
+ * that `npm run render -- --json` prints and applies it to a real Docker engine through the
+ * docker CLI, translating the provider's input names into `docker` flags one for one.
+ *
+ * It follows the engine's order for an update: resources in registration order; a changed
+ * container is replaced create-first (or delete-first where the program asked for it) and
+ * waited for until healthy; a changed command is updated; replaced and removed resources are
+ * deleted at the end, newest first, and `retainOnDelete` resources are only forgotten.
+ *
+ * Any input it does not understand is an error, never silently dropped.
+ */
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** One resource as `npm run render -- --json` prints it. */
+export interface RenderedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly parent: string | null;
+  readonly custom: boolean;
+  readonly inputs: Record<string, unknown>;
+  readonly options: {
+    readonly dependsOn: string[];
+    readonly protect: boolean;
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean | null;
+    readonly replaceOnChanges: string[];
+    readonly ignoreChanges: string[];
+  };
+}
+
+/** The whole render. */
+export interface Render {
+  readonly project: string;
+  readonly stack: string;
+  readonly config: Record<string, unknown>;
+  readonly resources: RenderedResource[];
+  readonly outputs: Record<string, unknown>;
+}
+
+/** What the replayer remembers of a created resource: its resolved inputs and its outputs. */
+interface Live {
+  readonly resource: RenderedResource;
+  readonly inputs: Record<string, unknown>;
+  readonly outputs: Record<string, unknown>;
+}
+
+/** A timestamped record of each engine step, for the roll benchmark and for assertions. */
+export interface StepEvent {
+  readonly at: number;
+  readonly step: "create" | "update" | "replace" | "delete" | "forget" | "same" | "failed";
+  readonly type: string;
+  readonly name: string;
+  readonly detail?: string;
+}
+
+/** Raised when a step fails; the engine would leave earlier steps applied, and so does this. */
+export class ReplayError extends Error {
+  constructor(
+    message: string,
+    readonly resource: string,
+  ) {
+    super(message);
+  }
+}
+
+const PLACEHOLDER = /<<([A-Za-z0-9_.-]+?)\.([A-Za-z0-9_.[\]]+)>>/g;
+
+/** The docker CLI, with the environment the caller chose (DOCKER_HOST and so on). */
+export async function docker(args: string[], input?: string): Promise<string> {
+  if (input === undefined) {
+    const { stdout } = await run("docker", args, { maxBuffer: 64 * 1024 * 1024 });
+    return stdout.trim();
+  }
+  return shell("docker", args, {}, input);
+}
+
+function shell(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(out.trim()) : reject(new Error(`${cmd} exited ${code}: ${(err || out).trim()}`)),
+    );
+    child.stdin.end(input ?? "");
+  });
+}
+
+function getPath(value: unknown, path: string): unknown {
+  let cur: unknown = value;
+  for (const part of path.split(/\.|\[|\]/).filter(Boolean)) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Checks that an object has only the keys this replayer knows how to translate. */
+function only(what: string, obj: Record<string, unknown>, known: readonly string[]): void {
+  const unknown = Object.keys(obj).filter((k) => obj[k] !== undefined && !known.includes(k));
+  if (unknown.length > 0) {
+    throw new Error(`replayer: ${what} has inputs it cannot translate: ${unknown.join(", ")}`);
+  }
+}
+
+const CONTAINER_INPUTS = [
+  "image", "name", "envs", "ports", "volumes", "mounts", "healthcheck", "wait", "waitTimeout", "restart",
+  "memory", "memorySwap", "cpus", "readOnly", "tmpfs", "user", "capabilities", "securityOpts", "logDriver",
+  "logOpts", "labels", "networkMode", "command", "entrypoints", "uploads", "init", "stopTimeout",
+  "stopSignal", "destroyGraceSeconds", "mustRun", "start", "workingDir",
+] as const;
+
+/** Translates docker.Container inputs into `docker create` arguments, one for one. */
+export function containerCreateArgs(name: string, inputs: Record<string, unknown>): string[] {
+  only(`container ${name}`, inputs, CONTAINER_INPUTS);
+  const a: string[] = ["create", "--name", name];
+  for (const e of (inputs.envs as string[] | undefined) ?? []) a.push("--env", e);
+  for (const p of (inputs.ports as Record<string, unknown>[] | undefined) ?? []) {
+    only("ports[]", p, ["internal", "external", "ip", "protocol"]);
+    const ip = (p.ip as string | undefined) ?? "0.0.0.0";
+    const ext = p.external === undefined ? "" : String(p.external);
+    a.push("--publish", `${ip}:${ext}:${p.internal}/${(p.protocol as string | undefined) ?? "tcp"}`);
+  }
+  for (const v of (inputs.volumes as Record<string, unknown>[] | undefined) ?? []) {
+    only("volumes[]", v, ["volumeName", "hostPath", "containerPath", "readOnly"]);
+    const src = (v.volumeName ?? v.hostPath) as string;
+    a.push("--volume", `${src}:${v.containerPath as string}${v.readOnly ? ":ro" : ""}`);
+  }
+  for (const m of (inputs.mounts as Record<string, unknown>[] | undefined) ?? []) {
+    only("mounts[]", m, ["type", "source", "target", "readOnly"]);
+    a.push("--mount", `type=${m.type as string},source=${m.source as string},target=${m.target as string}${m.readOnly ? ",readonly" : ""}`);
+  }
+  const hc = inputs.healthcheck as Record<string, unknown> | undefined;
+  if (hc) {
+    only("healthcheck", hc, ["tests", "interval", "timeout", "startPeriod", "startInterval", "retries"]);
+    const tests = hc.tests as string[];
+    if (tests[0] === "CMD-SHELL") a.push("--health-cmd", tests.slice(1).join(" "));
+    else if (tests[0] === "CMD") a.push("--health-cmd", JSON.stringify(tests.slice(1)));
+    else throw new Error(`replayer: healthcheck.tests must start with CMD or CMD-SHELL, got ${tests[0]}`);
+    if (hc.interval) a.push("--health-interval", hc.interval as string);
+    if (hc.timeout) a.push("--health-timeout", hc.timeout as string);
+    if (hc.startPeriod) a.push("--health-start-period", hc.startPeriod as string);
+    if (hc.startInterval) a.push("--health-start-interval", hc.startInterval as string);
+    if (hc.retries !== undefined) a.push("--health-retries", String(hc.retries));
+  }
+  if (inputs.restart) a.push("--restart", inputs.restart as string);
+  // The provider's `memory` and `memorySwap` are in MB.
+  if (inputs.memory !== undefined) a.push("--memory", `${inputs.memory as number}m`);
+  if (inputs.memorySwap !== undefined) a.push("--memory-swap", `${inputs.memorySwap as number}m`);
+  if (inputs.cpus !== undefined) a.push("--cpus", String(inputs.cpus));
+  if (inputs.readOnly) a.push("--read-only");
+  for (const [path, opts] of Object.entries((inputs.tmpfs as Record<string, string> | undefined) ?? {})) {
+    a.push("--tmpfs", opts ? `${path}:${opts}` : path);
+  }
+  if (inputs.user) a.push("--user", inputs.user as string);
+  const caps = inputs.capabilities as Record<string, unknown> | undefined;
+  if (caps) {
+    only("capabilities", caps, ["adds", "drops"]);
+    for (const c of (caps.drops as string[] | undefined) ?? []) a.push("--cap-drop", c);
+    for (const c of (caps.adds as string[] | undefined) ?? []) a.push("--cap-add", c);
+  }
+  for (const s of (inputs.securityOpts as string[] | undefined) ?? []) a.push("--security-opt", s);
+  if (inputs.logDriver) a.push("--log-driver", inputs.logDriver as string);
+  for (const [k, v] of Object.entries((inputs.logOpts as Record<string, string> | undefined) ?? {})) {
+    a.push("--log-opt", `${k}=${v}`);
+  }
+  for (const l of (inputs.labels as Record<string, unknown>[] | undefined) ?? []) {
+    only("labels[]", l, ["label", "value"]);
+    a.push("--label", `${l.label as string}=${l.value as string}`);
+  }
+  if (inputs.networkMode) a.push("--network", inputs.networkMode as string);
+  if (inputs.init !== undefined) a.push(`--init=${String(inputs.init)}`);
+  if (inputs.stopTimeout !== undefined) a.push("--stop-timeout", String(inputs.stopTimeout));
+  if (inputs.stopSignal) a.push("--stop-signal", inputs.stopSignal as string);
+  if (inputs.workingDir) a.push("--workdir", inputs.workingDir as string);
+  const entry = inputs.entrypoints as string[] | undefined;
+  if (entry && entry.length > 0) a.push("--entrypoint", entry[0]);
+  a.push(inputs.image as string);
+  if (entry && entry.length > 1) a.push(...entry.slice(1));
+  a.push(...((inputs.command as string[] | undefined) ?? []));
+  return a;
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : val,
+  );
+}
+
+/** Applies renders to a real Docker engine, remembering what it created between applies. */
+export class Replayer {
+  private readonly live = new Map<string, Live>();
+  /** Every step taken, in order. */
+  readonly events: StepEvent[] = [];
+  /** Resolves images by tag, for `RemoteImage`/`Image` outputs such as `repoDigest`. */
+  constructor(private readonly opts: { readonly log?: (line: string) => void } = {}) {}
+
+  /** The outputs of a created resource (container name, assigned ports, ...). */
+  outputs(name: string): Record<string, unknown> {
+    const l = this.live.get(name);
+    if (!l) throw new Error(`replayer: no live resource ${name}`);
+    return l.outputs;
+  }
+
+  /** Names of live resources of a type. */
+  names(type: string): string[] {
+    return [...this.live.values()].filter((l) => l.resource.type === type).map((l) => l.resource.name);
+  }
+
+  private event(step: StepEvent["step"], r: RenderedResource, detail?: string): void {
+    this.events.push({ at: Date.now(), step, type: r.type, name: r.name, detail });
+    this.opts.log?.(`replay: ${step} ${r.type} ${r.name}${detail ? ` (${detail})` : ""}`);
+  }
+
+  /** Replaces every `<<name.path>>` with the live value. */
+  resolve(value: unknown): unknown {
+    if (typeof value === "string") {
+      const whole = /^<<([A-Za-z0-9_.-]+?)\.([A-Za-z0-9_.[\]]+)>>$/.exec(value);
+      if (whole) return this.lookup(whole[1], whole[2]);
+      return value.replace(PLACEHOLDER, (_m, n: string, p: string) => String(this.lookup(n, p)));
+    }
+    if (Array.isArray(value)) return value.map((v) => this.resolve(v));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.resolve(v)]));
+    }
+    return value;
+  }
+
+  private lookup(name: string, path: string): unknown {
+    const v = getPath(this.outputs(name), path);
+    if (v === undefined) throw new Error(`replayer: ${name} has no output ${path}`);
+    return v;
+  }
+
+  /**
+   * Applies one render: creates, updates and replaces in registration order, then deletes what
+   * was replaced or removed. Throws a ReplayError on the first failing step, after which the
+   * resources replaced so far are NOT deleted (as the engine leaves them on a failed update).
+   */
+  async apply(render: Render): Promise<void> {
+    const wanted = new Set(render.resources.filter((r) => r.custom).map((r) => r.name));
+    const pendingDeletes: Live[] = [];
+    for (const r of render.resources) {
+      if (!r.custom) continue;
+      for (const dep of r.options.dependsOn) {
+        if (!render.resources.some((x) => x.name === dep)) throw new Error(`replayer: ${r.name} depends on unknown ${dep}`);
+      }
+      const inputs = this.resolve(r.inputs) as Record<string, unknown>;
+      const old = this.live.get(r.name);
+      if (old && canonical(old.inputs) === canonical(inputs)) {
+        this.event("same", r);
+        continue;
+      }
+      if (!old) {
+        this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
+        this.event("create", r);
+        continue;
+      }
+      if (r.type === "command:local:Command" && canonical(old.inputs.triggers) === canonical(inputs.triggers)) {
+        const outputs = await this.runCommand(r, inputs, (inputs.update ?? inputs.create) as string | undefined);
+        this.live.set(r.name, { resource: r, inputs, outputs });
+        this.event("update", r);
+        continue;
+      }
+      if (r.type === "docker:index/volume:Volume") {
+        throw new Error(`replayer: volume ${r.name} would be replaced; a data volume must never change`);
+      }
+      // Replacement. Containers are delete-before-replace unless the program says otherwise.
+      const dbr = r.type === "docker:index/container:Container" ? r.options.deleteBeforeReplace !== false : r.options.deleteBeforeReplace === true;
+      if (dbr) {
+        await this.destroy(old);
+        this.live.delete(r.name);
+      }
+      this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
+      this.event("replace", r);
+      if (!dbr) pendingDeletes.push(old);
+    }
+    const removed = [...this.live.values()].filter((l) => !wanted.has(l.resource.name)).reverse();
+    for (const l of [...pendingDeletes.reverse(), ...removed]) {
+      if (!wanted.has(l.resource.name)) this.live.delete(l.resource.name);
+      if (l.resource.options.retainOnDelete) {
+        this.event("forget", l.resource);
+        continue;
+      }
+      await this.destroy(l);
+      this.event("delete", l.resource);
+    }
+  }
+
+  private async create(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    try {
+      switch (r.type) {
+        case "docker:index/volume:Volume":
+          return await this.createVolume(r, inputs);
+        case "docker:index/container:Container":
+          return await this.createContainer(r, inputs);
+        case "docker:index/remoteImage:RemoteImage":
+        case "docker:index/image:Image":
+          return await this.useImage(r, inputs);
+        case "command:local:Command":
+          return await this.runCommand(r, inputs, inputs.create as string | undefined);
+        case "random:index/randomPassword:RandomPassword":
+          only(`random password ${r.name}`, inputs, ["length", "special", "overrideSpecial", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric", "minSpecial", "keepers"]);
+          return { result: randomBytes(32).toString("base64url").slice(0, (inputs.length as number | undefined) ?? 32) };
+        default:
+          throw new Error(`replayer: resource type ${r.type} is not supported`);
+      }
+    } catch (e) {
+      this.event("failed", r, (e as Error).message.split("\n")[0]);
+      throw e instanceof ReplayError ? e : new ReplayError(`${r.name}: ${(e as Error).message}`, r.name);
+    }
+  }
+
+  private async createVolume(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    only(`volume ${r.name}`, inputs, ["name", "labels", "driver", "driverOpts"]);
+    const name = (inputs.name as string | undefined) ?? `${r.name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
+    const args = ["volume", "create"];
+    for (const l of (inputs.labels as Record<string, unknown>[] | undefined) ?? []) args.push("--label", `${l.label as string}=${l.value as string}`);
+    if (inputs.driver) args.push("--driver", inputs.driver as string);
+    for (const [k, v] of Object.entries((inputs.driverOpts as Record<string, string> | undefined) ?? {})) args.push("--opt", `${k}=${v}`);
+    await docker([...args, name]);
+    return { name };
+  }
+
+  private async useImage(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    // No registry is reachable: every image the render names must already exist locally (the
+    // tier builds them with the real app/Dockerfile). A registry digest maps to the image ID.
+    const ref = (inputs.name ?? inputs.imageName) as string;
+    const id = await docker(["image", "inspect", "--format", "{{.Id}}", ref]).catch(() => {
+      throw new Error(`replayer: image ${ref} for ${r.name} does not exist locally; build it first`);
+    });
+    return { name: ref, imageName: ref, repoDigest: id, imageId: id };
+  }
+
+  private async createContainer(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    // Pulumi auto-names a resource as `<logical name>-<7 random hex>`.
+    const name = (inputs.name as string | undefined) ?? `${r.name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
+    await docker(containerCreateArgs(name, inputs));
+    for (const u of (inputs.uploads as Record<string, unknown>[] | undefined) ?? []) {
+      only("uploads[]", u, ["file", "content", "executable"]);
+      const tmp = await mkdtemp(join(tmpdir(), "replay-upload-"));
+      const local = join(tmp, basename(u.file as string));
+      await writeFile(local, u.content as string, { mode: u.executable === true ? 0o755 : 0o644 });
+      await docker(["cp", local, `${name}:${u.file as string}`]);
+      await rm(tmp, { recursive: true, force: true });
+    }
+    if (inputs.start !== false) await docker(["start", name]);
+    if (inputs.wait === true) await this.waitHealthy(name, (inputs.waitTimeout as number | undefined) ?? 60);
+    const inspect = JSON.parse(await docker(["inspect", name]))[0] as {
+      Id: string;
+      NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> };
+    };
+    const ports = ((inputs.ports as Record<string, unknown>[] | undefined) ?? []).map((p) => {
+      const bound = inspect.NetworkSettings.Ports[`${p.internal as number}/${(p.protocol as string | undefined) ?? "tcp"}`];
+      return { ...p, external: bound && bound[0] ? Number(bound[0].HostPort) : undefined };
+    });
+    return { id: inspect.Id, name, ports };
+  }
+
+  /** Polls until healthy, like the provider's `wait`: it does not stop early on `unhealthy`. */
+  async waitHealthy(name: string, timeoutSeconds: number): Promise<void> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let state: { Status: string; Health?: { Status: string; Log?: { Output: string }[] } } = { Status: "unknown" };
+    while (Date.now() < deadline) {
+      state = JSON.parse(await docker(["inspect", "--format", "{{json .State}}", name])) as typeof state;
+      if (state.Health?.Status === "healthy") return;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    const last = state.Health?.Log?.at(-1)?.Output.trim() ?? "(no healthcheck output)";
+    throw new Error(`container ${name} did not become healthy within ${timeoutSeconds}s (status ${state.Health?.Status ?? state.Status}); last healthcheck output: ${last}`);
+  }
+
+  private async runCommand(r: RenderedResource, inputs: Record<string, unknown>, script: string | undefined): Promise<Record<string, unknown>> {
+    only(`command ${r.name}`, inputs, ["create", "update", "delete", "environment", "stdin", "triggers", "interpreter", "dir", "logging", "addPreviousOutputInEnv"]);
+    if (script === undefined) return { stdout: "", stderr: "" };
+    const interpreter = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
+    const stdout = await shell(interpreter[0], [...interpreter.slice(1), script], (inputs.environment as Record<string, string> | undefined) ?? {}, inputs.stdin as string | undefined);
+    return { stdout };
+  }
+
+  private async destroy(l: Live): Promise<void> {
+    const { resource: r, outputs, inputs } = l;
+    switch (r.type) {
+      case "docker:index/container:Container":
+        await docker(["rm", "--force", "--volumes", outputs.name as string]);
+        return;
+      case "docker:index/volume:Volume":
+        await docker(["volume", "rm", outputs.name as string]);
+        return;
+      case "command:local:Command":
+        await this.runCommand(r, inputs, inputs.delete as string | undefined);
+        return;
+      default:
+        return;
+    }
+  }
+}
