@@ -1,0 +1,365 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, test } from "vitest";
+import {
+  backendDecision,
+  checkNodeVersion,
+  dockerVerdict,
+  existingStackEnv,
+  installDecision,
+  noCliMessage,
+  parseUpArgs,
+  passphraseDecision,
+  pulumiCandidates,
+  pulumiEnv,
+  runUp,
+  type RunResult,
+  type UpDeps,
+} from "../components/cli/up.cjs";
+
+const ROOT = "/repo";
+const HOME = "/home/ada";
+const ok = (stdout = ""): RunResult => ({ status: 0, stdout, stderr: "" });
+
+describe("decisions", () => {
+  test.each([
+    [{ stampMtimeMs: null, lockMtimeMs: 100 }, { command: ["npm", "ci"], reason: "node_modules is missing" }],
+    [{ stampMtimeMs: 50, lockMtimeMs: 100 }, { command: ["npm", "ci"], reason: "node_modules is older than package-lock.json" }],
+    [{ stampMtimeMs: 100, lockMtimeMs: 100 }, null],
+    [{ stampMtimeMs: 150, lockMtimeMs: 100 }, null],
+    [{ stampMtimeMs: null, lockMtimeMs: null }, { command: ["npm", "install"], reason: "node_modules is missing and there is no package-lock.json" }],
+    [{ stampMtimeMs: 10, lockMtimeMs: null }, null],
+  ])("install %j -> %j", (s, expected) => {
+    expect(installDecision(s)).toEqual(expected);
+  });
+
+  test.each([
+    ["24.11.1", null],
+    ["22.0.0", null],
+    ["20.19.0", "fleet up: Node 20.19.0 is too old; fleet needs Node >= 22.\n" +
+      "Install Node 24 LTS (https://nodejs.org, or your version manager), or on Linux x64 run\n" +
+      "`. .ci/provision-node.sh` to fetch it from the npm registry, then run `npm run up` again."],
+  ])("node %s", (version, expected) => {
+    expect(checkNodeVersion(version)).toBe(expected);
+  });
+
+  test.each([
+    [[], { stack: "dev", upArgs: [], help: false }],
+    [["--yes"], { stack: "dev", upArgs: ["--yes"], help: false }],
+    [["--yes", "--stack", "prod", "--diff"], { stack: "prod", upArgs: ["--yes", "--stack", "prod", "--diff"], help: false }],
+    [["-s", "qa"], { stack: "qa", upArgs: ["-s", "qa"], help: false }],
+    [["--stack=qa"], { stack: "qa", upArgs: ["--stack=qa"], help: false }],
+    [["-h"], { stack: "dev", upArgs: ["-h"], help: true }],
+  ])("args %j", (argv, expected) => {
+    expect(parseUpArgs(argv)).toEqual(expected);
+  });
+
+  test("the CLI is looked for on PATH, in ~/.pulumi/bin, the version cache (newest first), then the npm wrapper", () => {
+    const files = new Set([
+      "/usr/local/bin/pulumi",
+      `${ROOT}/node_modules/.bin/pulumi`,
+      `${HOME}/.pulumi/bin/pulumi`,
+      `${HOME}/.pulumi/versions/3.9.0/bin/pulumi`,
+      `${HOME}/.pulumi/versions/3.265.0/bin/pulumi`,
+    ]);
+    const candidates = pulumiCandidates({
+      env: { PATH: `${ROOT}/node_modules/.bin:/usr/bin:/usr/local/bin` },
+      home: HOME,
+      repoRoot: ROOT,
+      isFile: (p) => files.has(p),
+      listDir: (p) => (p === `${HOME}/.pulumi/versions` ? ["3.9.0", "3.265.0", "notes.txt"] : []),
+    });
+    expect(candidates).toEqual([
+      { path: "/usr/local/bin/pulumi", source: "PATH" },
+      { path: `${HOME}/.pulumi/bin/pulumi`, source: "~/.pulumi/bin" },
+      { path: `${HOME}/.pulumi/versions/3.265.0/bin/pulumi`, source: "~/.pulumi/versions/3.265.0" },
+      { path: `${HOME}/.pulumi/versions/3.9.0/bin/pulumi`, source: "~/.pulumi/versions/3.9.0" },
+      { path: `${ROOT}/node_modules/.bin/pulumi`, source: "npm package pulumi" },
+    ]);
+  });
+
+  test("PULUMI_HOME moves the installer's and the cache's directories", () => {
+    const files = new Set(["/opt/pulumi/bin/pulumi"]);
+    expect(
+      pulumiCandidates({ env: { PULUMI_HOME: "/opt/pulumi" }, home: HOME, repoRoot: ROOT, isFile: (p) => files.has(p), listDir: () => [] }),
+    ).toEqual([{ path: "/opt/pulumi/bin/pulumi", source: "~/.pulumi/bin" }]);
+  });
+
+  test("backend: the repository's .pulumi-state unless PULUMI_BACKEND_URL is set", () => {
+    expect(backendDecision({}, ROOT)).toEqual({ url: "file:///repo/.pulumi-state", local: true, fromEnv: false });
+    expect(backendDecision({ PULUMI_BACKEND_URL: "s3://bucket/fleet" }, ROOT)).toEqual({ url: "s3://bucket/fleet", local: false, fromEnv: true });
+  });
+
+  test.each<[Record<string, string>, string[], object]>([
+    [{ PULUMI_CONFIG_PASSPHRASE: "" }, [], { source: "env" }],
+    [{ PULUMI_CONFIG_PASSPHRASE: "x", PULUMI_CONFIG_PASSPHRASE_FILE: "/p" }, [], { source: "env" }],
+    [{ PULUMI_CONFIG_PASSPHRASE_FILE: "secrets/pass" }, ["/repo/secrets/pass"], { source: "env-file", path: "/repo/secrets/pass", missing: false }],
+    [{ PULUMI_CONFIG_PASSPHRASE_FILE: "/etc/fleet/pass" }, [], { source: "env-file", path: "/etc/fleet/pass", missing: true }],
+    [{}, ["/repo/.pulumi-state/passphrase"], { source: "state-file", path: "/repo/.pulumi-state/passphrase", create: false }],
+    [{}, [], { source: "state-file", path: "/repo/.pulumi-state/passphrase", create: true }],
+  ])("passphrase from %j with files %j", (env, files, expected) => {
+    expect(passphraseDecision(env, ROOT, (p) => files.includes(p))).toEqual(expected);
+  });
+
+  test("the CLI's environment", () => {
+    expect(pulumiEnv({ PATH: "/usr/bin", HOME }, { backendUrl: "file:///repo/.pulumi-state", passphraseFile: "/repo/.pulumi-state/passphrase", cliPath: "/opt/p/bin/pulumi" })).toEqual({
+      PATH: "/opt/p/bin:/usr/bin",
+      HOME,
+      PULUMI_BACKEND_URL: "file:///repo/.pulumi-state",
+      PULUMI_CONFIG_PASSPHRASE_FILE: "/repo/.pulumi-state/passphrase",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+    });
+  });
+
+  test("rollback and restore never create a passphrase", () => {
+    expect(existingStackEnv({}, ROOT, () => false)).toEqual({
+      env: {},
+      error:
+        "no passphrase: .pulumi-state/passphrase does not exist and neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set. " +
+        "Deploy first with `npm run up`, or set the passphrase the stack was created with.",
+    });
+    expect(existingStackEnv({}, ROOT, () => true).env.PULUMI_CONFIG_PASSPHRASE_FILE).toBe("/repo/.pulumi-state/passphrase");
+  });
+
+  test.each([
+    [{ status: 0, stdout: "27.5.1\n", stderr: "" }, null],
+    [
+      { status: null, stdout: "", stderr: "", error: { code: "ENOENT" } },
+      "fleet up: the docker command was not found. Install Docker Engine (https://docs.docker.com/engine/install/, or `sudo apt-get install docker.io`) and start it.",
+    ],
+    [
+      { status: 1, stdout: "", stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n" },
+      "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).\n" +
+        "Start the engine (`sudo systemctl start docker`, or open Docker Desktop), check that your user may use it\n" +
+        "(`docker version` must show a Server section), or point DOCKER_HOST at a running engine.",
+    ],
+  ])("docker %j", (r, expected) => {
+    expect(dockerVerdict(r)).toBe(expected);
+  });
+
+  test("no CLI: every place tried, and how to install", () => {
+    expect(noCliMessage([{ path: "/repo/node_modules/.bin/pulumi", source: "npm package pulumi", reason: "pulumi: fetch failed" }])).toBe(
+      [
+        "fleet up: no working Pulumi CLI was found.",
+        "  /repo/node_modules/.bin/pulumi (npm package pulumi): pulumi: fetch failed (it downloads the CLI from get.pulumi.com on first run)",
+        "Install the Pulumi CLI with one of:",
+        "  curl -fsSL https://get.pulumi.com | sh        (Linux, macOS; installs into ~/.pulumi/bin)",
+        "  brew install pulumi/tap/pulumi                (macOS, Linuxbrew)",
+        "  winget install pulumi                         (Windows)",
+        "  npx pulumi version                            (the npm package; downloads the CLI into ~/.pulumi/versions)",
+        "then run `npm run up` again. See https://www.pulumi.com/docs/iac/download-install/",
+      ].join("\n"),
+    );
+  });
+});
+
+/** Fakes for `runUp`: a file system as a set of paths and mtimes, commands answered by `answer`. */
+function fakeUp(opts: {
+  files?: Record<string, number>;
+  env?: Record<string, string>;
+  answer?: (cmd: string, args: string[]) => RunResult;
+  interactiveStatus?: number;
+}) {
+  const calls: string[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
+  const files = new Map(Object.entries(opts.files ?? {}));
+  const envs: Record<string, Record<string, string | undefined>> = {};
+  const deps: UpDeps = {
+    env: opts.env ?? { PATH: "/usr/bin" },
+    repoRoot: ROOT,
+    home: HOME,
+    nodeVersion: "24.11.1",
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    run: (cmd, args, o) => {
+      calls.push(`run ${cmd} ${args.join(" ")}`);
+      envs[`${cmd} ${args[0]}`] = o.env;
+      return opts.answer ? opts.answer(cmd, args) : ok();
+    },
+    runInteractive: (cmd, args, o) => {
+      calls.push(`interactive ${cmd} ${args.join(" ")}`);
+      envs[`${cmd} ${args[0]}`] = o.env;
+      return opts.interactiveStatus ?? 0;
+    },
+    mtimeMs: (p) => files.get(p) ?? null,
+    isFile: (p) => files.has(p),
+    listDir: () => [],
+    mkdir: (p) => calls.push(`mkdir ${p}`),
+    writeSecretFile: (p, content) => {
+      calls.push(`write600 ${p} ${JSON.stringify(content)}`);
+      files.set(p, 1);
+    },
+    randomPassphrase: () => "R4nd0m",
+  };
+  return { deps, calls, out, err, envs };
+}
+
+const INSTALLED = {
+  "/repo/package-lock.json": 100,
+  "/repo/node_modules/.package-lock.json": 200,
+  "/usr/bin/pulumi": 1,
+};
+const answer = (cmd: string, args: string[]): RunResult =>
+  cmd === "docker" ? ok("27.5.1\n") : args[0] === "version" ? ok("v3.265.0\n") : ok();
+
+describe("npm run up", () => {
+  test("first run: checks, creates the passphrase, selects the stack, runs pulumi up with the user's flags", () => {
+    const f = fakeUp({ files: INSTALLED, answer });
+    expect(runUp(["--yes"], f.deps)).toBe(0);
+    expect(f.calls).toEqual([
+      "run docker version --format {{.Server.Version}}",
+      "run /usr/bin/pulumi version",
+      "mkdir /repo/.pulumi-state",
+      "mkdir /repo/.pulumi-state",
+      'write600 /repo/.pulumi-state/passphrase "R4nd0m\\n"',
+      "run /usr/bin/pulumi stack select dev --create",
+      "interactive /usr/bin/pulumi up --yes",
+    ]);
+    expect(f.envs["/usr/bin/pulumi up"]).toEqual({
+      PATH: "/usr/bin:/usr/bin",
+      PULUMI_BACKEND_URL: "file:///repo/.pulumi-state",
+      PULUMI_CONFIG_PASSPHRASE_FILE: "/repo/.pulumi-state/passphrase",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+    });
+    expect(f.out).toContain(
+      "fleet up: created .pulumi-state/passphrase (mode 600), the passphrase that encrypts this stack's secrets.\n" +
+        "          Back it up: without it the stack's secrets (admin tokens) cannot be decrypted.",
+    );
+  });
+
+  test("a fresh clone installs first, then keeps the existing passphrase and the user's own backend", () => {
+    const f = fakeUp({
+      files: { "/repo/package-lock.json": 100, "/usr/bin/pulumi": 1, "/repo/.pulumi-state/passphrase": 1 },
+      env: { PATH: "/usr/bin", PULUMI_BACKEND_URL: "file:///srv/state" },
+      answer,
+    });
+    expect(runUp([], f.deps)).toBe(0);
+    expect(f.calls).toEqual([
+      "run docker version --format {{.Server.Version}}",
+      "interactive npm ci",
+      "run /usr/bin/pulumi version",
+      "run /usr/bin/pulumi stack select dev --create",
+      "interactive /usr/bin/pulumi up",
+    ]);
+    expect(f.envs["/usr/bin/pulumi up"]?.PULUMI_BACKEND_URL).toBe("file:///srv/state");
+  });
+
+  test("PULUMI_CONFIG_PASSPHRASE is used as it is: no file", () => {
+    const f = fakeUp({ files: INSTALLED, env: { PATH: "/usr/bin", PULUMI_CONFIG_PASSPHRASE: "s3cret" }, answer });
+    expect(runUp([], f.deps)).toBe(0);
+    expect(f.calls.filter((c) => c.startsWith("write600"))).toEqual([]);
+    expect(f.envs["/usr/bin/pulumi up"]?.PULUMI_CONFIG_PASSPHRASE).toBe("s3cret");
+    expect(f.envs["/usr/bin/pulumi up"]?.PULUMI_CONFIG_PASSPHRASE_FILE).toBeUndefined();
+  });
+
+  test("Docker down: stops before installing anything", () => {
+    const f = fakeUp({ files: {}, answer: () => ({ status: 1, stdout: "", stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" }) });
+    expect(runUp([], f.deps)).toBe(1);
+    expect(f.calls).toEqual(["run docker version --format {{.Server.Version}}"]);
+    expect(f.err[0]?.split("\n")[0]).toBe(
+      "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).",
+    );
+  });
+
+  test("a failing npm ci stops the run", () => {
+    const f = fakeUp({ files: { "/repo/package-lock.json": 100 }, answer, interactiveStatus: 1 });
+    expect(runUp([], f.deps)).toBe(1);
+    expect(f.err).toEqual(["fleet up: `npm ci` failed (exit 1); fix the error above and run `npm run up` again."]);
+  });
+
+  test("a CLI that cannot start is skipped for the next one; none left means the install hint", () => {
+    const f = fakeUp({
+      files: { ...INSTALLED, "/repo/node_modules/.bin/pulumi": 1 },
+      answer: (cmd) =>
+        cmd === "docker" ? ok("27.5.1") : cmd === "/usr/bin/pulumi" ? { status: 126, stdout: "", stderr: "exec format error" } : { status: 1, stdout: "", stderr: "Downloading pulumi v3.265.0...\npulumi: fetch failed\n" },
+    });
+    expect(runUp([], f.deps)).toBe(1);
+    expect(f.err[0]?.split("\n").slice(0, 3)).toEqual([
+      "fleet up: no working Pulumi CLI was found.",
+      "  /usr/bin/pulumi (PATH): exec format error",
+      "  /repo/node_modules/.bin/pulumi (npm package pulumi): pulumi: fetch failed (it downloads the CLI from get.pulumi.com on first run)",
+    ]);
+    expect(f.calls.some((c) => c.includes("stack select"))).toBe(false);
+  });
+
+  test("the exit code of pulumi up is the exit code of npm run up", () => {
+    const f = fakeUp({ files: INSTALLED, answer, interactiveStatus: 255 });
+    expect(runUp([], f.deps)).toBe(255);
+  });
+});
+
+describe("the real entry point, on a copy of the repository layout", () => {
+  // Runs components/cli/up.cjs as `npm run up` does, with fake docker and pulumi executables
+  // first on PATH, so the wiring (fs, spawn, modes, env) is exercised without the real CLI.
+  const node = process.execPath;
+  function layout(withPulumi: boolean, dockerScript = "echo 27.5.1") {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-up-"));
+    fs.mkdirSync(path.join(root, "components", "cli"), { recursive: true });
+    fs.copyFileSync(path.join(__dirname, "..", "components", "cli", "up.cjs"), path.join(root, "components", "cli", "up.cjs"));
+    fs.writeFileSync(path.join(root, "package-lock.json"), "{}\n");
+    fs.mkdirSync(path.join(root, "node_modules"));
+    fs.writeFileSync(path.join(root, "node_modules", ".package-lock.json"), "{}\n");
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(path.join(root, "package-lock.json"), past, past);
+    const bin = path.join(root, "fakebin");
+    fs.mkdirSync(bin);
+    fs.mkdirSync(path.join(root, "home"));
+    fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\n${dockerScript}\n`, { mode: 0o755 });
+    if (withPulumi) {
+      fs.writeFileSync(
+        path.join(bin, "pulumi"),
+        '#!/bin/sh\necho "$*|$PULUMI_BACKEND_URL|$PULUMI_CONFIG_PASSPHRASE_FILE" >> "$FAKE_PULUMI_LOG"\n' +
+          '[ "$1" = version ] && echo v3.265.0\nexit 0\n',
+        { mode: 0o755 },
+      );
+    }
+    const run = (args: string[]) =>
+      spawnSync(node, [path.join(root, "components", "cli", "up.cjs"), ...args], {
+        encoding: "utf8",
+        env: { PATH: `${bin}:${path.dirname(node)}:/usr/bin:/bin`, HOME: path.join(root, "home"), FAKE_PULUMI_LOG: path.join(root, "pulumi.log") },
+      });
+    return { root, run };
+  }
+
+  test.skipIf(process.platform === "win32")("deploys through the CLI with the local backend and a mode-600 passphrase", () => {
+    const { root, run } = layout(true);
+    const first = run(["--yes"]);
+    expect([first.status, first.stderr]).toEqual([0, ""]);
+    const state = path.join(root, ".pulumi-state");
+    const passFile = path.join(state, "passphrase");
+    expect(fs.statSync(passFile).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(state).mode & 0o777).toBe(0o700);
+    const passphrase = fs.readFileSync(passFile, "utf8");
+    expect(passphrase).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+    expect(fs.readFileSync(path.join(root, "pulumi.log"), "utf8").split("\n")).toEqual([
+      "version||",
+      `stack select dev --create|file://${state}|${passFile}`,
+      `up --yes|file://${state}|${passFile}`,
+      "",
+    ]);
+    const second = run([]);
+    expect(second.status).toBe(0);
+    expect(fs.readFileSync(passFile, "utf8")).toBe(passphrase);
+  });
+
+  test.skipIf(process.platform === "win32")("without any CLI: the install hint and exit 1, no stack trace", () => {
+    const { run } = layout(false);
+    const r = run([]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("fleet up: no working Pulumi CLI was found.\n");
+    expect(r.stderr).toContain("  curl -fsSL https://get.pulumi.com | sh");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test.skipIf(process.platform === "win32")("Docker not answering: exit 1 with the reason", () => {
+    const { run } = layout(true, 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1');
+    const r = run([]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.split("\n")[0]).toBe(
+      "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).",
+    );
+  });
+});
