@@ -1,0 +1,118 @@
+import cookie from "@fastify/cookie";
+import multipart from "@fastify/multipart";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type HTTPMethods } from "fastify";
+import { type Access, allowed, isAdminRequest, LOGIN_PATH } from "./auth";
+import type { AppContext } from "./context";
+import { errorBody, installErrorHandling } from "./http";
+import { createMetrics, type Metrics } from "./metrics";
+import { authRoutes } from "./routes/auth";
+import { backupRoutes } from "./routes/backups";
+import { entryRoutes } from "./routes/entries";
+import { settingsRoutes } from "./routes/settings";
+import { systemRoutes } from "./routes/system";
+import { typeRoutes } from "./routes/types";
+
+/** A registered route and its access rule (for the auth test and for documentation). */
+export interface RouteInfo {
+  readonly method: string;
+  readonly url: string;
+  readonly access: Access;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Configuration, live database, repositories, maintenance flag. */
+    ctx: AppContext;
+    metrics: Metrics;
+    /** Every route registered, with its access rule. */
+    routeList: RouteInfo[];
+  }
+}
+
+/** Options of {@link buildApp}. */
+export interface BuildAppOptions {
+  /** Fastify logger option; defaults to JSON logs at LOG_LEVEL. */
+  readonly logger?: FastifyServerOptions["logger"];
+}
+
+/**
+ * Builds the app around an opened context; never listens. Every route requires the admin token
+ * unless its `config.access` says `read` or `public` (default deny), so a route added later is
+ * protected unless it opts out.
+ */
+export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel, redact: ["req.headers.authorization", "req.headers.cookie"] },
+    // Containers publish only on 127.0.0.1 behind the fleet proxy, which sets X-Forwarded-*.
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  app.decorate("ctx", ctx);
+  app.decorate("metrics", createMetrics(ctx));
+  app.decorateRequest("isAdmin", false);
+  const routeList: RouteInfo[] = [];
+  app.decorate("routeList", routeList);
+  app.addHook("onRoute", (route) => {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]) as HTTPMethods[];
+    for (const method of methods) {
+      if (method === "HEAD") continue;
+      routeList.push({ method, url: route.url, access: route.config?.access ?? "admin" });
+    }
+  });
+
+  await app.register(cookie);
+  await app.register(multipart, {
+    limits: { fileSize: config.maxUploadBytes, files: 1, fields: 5, parts: 6 },
+    // Keep the client's name as sent, so a name with a path in it is refused instead of silently cut.
+    preservePath: true,
+    // The size limit is checked on the stream (file.truncated) so the partial file can be removed.
+    throwFileSizeLimit: false,
+  });
+  installErrorHandling(app);
+
+  // A request is counted once and released once (an aborted request may also get onResponse).
+  const counted = new WeakSet<object>();
+  const release = (req: object) => {
+    if (counted.delete(req)) ctx.inFlight--;
+  };
+  app.addHook("onRequest", async (req, reply) => {
+    counted.add(req);
+    ctx.inFlight++;
+    req.isAdmin = isAdminRequest(config, req);
+    const route = req.routeOptions;
+    if (ctx.maintenance && route.url !== "/api/health") {
+      return reply.code(503).header("retry-after", "5").send(errorBody(503, "maintenance: a restore is running, retry shortly"));
+    }
+    if (route.url === undefined) return; // unknown route: the JSON 404 handler answers
+    const access = route.config.access ?? "admin";
+    if (allowed(config, access, req.isAdmin)) return;
+    if (route.config.onDenied === "redirect") {
+      return reply.redirect(`${LOGIN_PATH}?next=${encodeURIComponent(req.url)}`, 303);
+    }
+    return reply
+      .code(401)
+      .header("www-authenticate", 'Bearer realm="fleet"')
+      .send(errorBody(401, "authentication required: send the admin token as Authorization: Bearer <token> or log in"));
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    release(req);
+    app.metrics.requestDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.addHook("onRequestAbort", async (req) => {
+    release(req);
+  });
+
+  await app.register(systemRoutes);
+  await app.register(authRoutes);
+  await app.register(settingsRoutes);
+  await app.register(typeRoutes);
+  await app.register(entryRoutes);
+  await app.register(backupRoutes);
+  // Server-rendered pages plug in here: await app.register(webRoutes);
+  return app;
+}

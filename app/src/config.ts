@@ -1,0 +1,139 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+/** Root of the installed app (holds package.json, migrations/ and dist/). */
+export const APP_ROOT = path.resolve(__dirname, "..");
+
+/** Version from package.json: the single version source; the image also bakes it as APP_VERSION. */
+export const PACKAGE_VERSION: string = (
+  JSON.parse(readFileSync(path.join(APP_ROOT, "package.json"), "utf8")) as { version: string }
+).version;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce
+    .number({ error: "must be an integer from 1 to 65535" })
+    .int({ error: "must be an integer from 1 to 65535" })
+    .min(1, { error: "must be an integer from 1 to 65535" })
+    .max(65535, { error: "must be an integer from 1 to 65535" })
+    .default(8080),
+  HOST: z.string().default("0.0.0.0"),
+  DATA_DIR: z
+    .string()
+    .refine((v) => path.isAbsolute(v), { error: "must be an absolute path, e.g. /data" })
+    .default("/data"),
+  BACKUP_DIR: z
+    .string()
+    .refine((v) => path.isAbsolute(v), { error: "must be an absolute path, e.g. /backups" })
+    .default("/backups"),
+  APP_NAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+      error: "must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit (e.g. homebrews)",
+    })
+    .default("fleet"),
+  APP_TITLE: z.string().max(100, { error: "must be at most 100 characters" }).default("Fleet"),
+  ADMIN_TOKEN: z
+    .string({ error: "is required: set it to a random secret of at least 24 characters" })
+    .min(24, { error: "must be at least 24 characters long (e.g. openssl rand -hex 24)" })
+    .optional(),
+  PUBLIC_READ: z
+    .stringbool({ error: "must be true or false" })
+    .default(false),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  MAX_UPLOAD_BYTES: z.coerce
+    .number({ error: "must be a positive integer (bytes)" })
+    .int({ error: "must be a positive integer (bytes)" })
+    .positive({ error: "must be a positive integer (bytes)" })
+    .default(25 * 1024 * 1024),
+  APP_VERSION: z.string().default(PACKAGE_VERSION),
+  APP_REVISION: z.string().default("unknown"),
+  APP_BUILD_DATE: z.string().default("unknown"),
+});
+
+/** Validated configuration of one app process. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly backupDir: string;
+  readonly appName: string;
+  readonly appTitle: string;
+  /** Undefined only for CLI commands that do not need it. */
+  readonly adminToken: string | undefined;
+  readonly publicRead: boolean;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly maxUploadBytes: number;
+  readonly version: string;
+  readonly revision: string;
+  readonly buildDate: string;
+}
+
+/** Thrown by {@link loadConfig}; `problems` holds one line per bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid environment:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const SECRET_VARS = new Set(["ADMIN_TOKEN"]);
+
+/**
+ * Validates the environment. Empty strings count as unset, so defaults apply.
+ * @param requireAdminToken the server and `restore --live` need the token; offline CLI commands do not.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  { requireAdminToken = true }: { requireAdminToken?: boolean } = {},
+): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const result = envSchema.safeParse(input);
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const name = String(issue.path[0]);
+      const shown = SECRET_VARS.has(name) || input[name] === undefined ? "" : `=${JSON.stringify(input[name])}`;
+      problems.push(`${name}${shown}: ${issue.message}`);
+    }
+  }
+  if (requireAdminToken && input.ADMIN_TOKEN === undefined) {
+    problems.push("ADMIN_TOKEN: is required: set it to a random secret of at least 24 characters");
+  }
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  const e = result.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    backupDir: e.BACKUP_DIR,
+    appName: e.APP_NAME,
+    appTitle: e.APP_TITLE,
+    adminToken: e.ADMIN_TOKEN,
+    publicRead: e.PUBLIC_READ,
+    logLevel: e.LOG_LEVEL,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    version: e.APP_VERSION,
+    revision: e.APP_REVISION,
+    buildDate: e.APP_BUILD_DATE,
+  };
+}
+
+/** {@link loadConfig}, but a bad environment prints one line per problem and exits 1 (no stack trace). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv, opts?: { requireAdminToken?: boolean }): Config {
+  try {
+    return loadConfig(env, opts);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

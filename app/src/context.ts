@@ -1,0 +1,126 @@
+import { restoreBackup, type RestoreResult, BackupError, verifyBackup } from "./backup";
+import type { Config } from "./config";
+import { type Db, openDatabase, type Paths, pathsFor, withFileLock } from "./db";
+import { AttachmentRepository } from "./domain/attachments";
+import { EntryRepository } from "./domain/entries";
+import { EntryTypeRepository } from "./domain/entry-types";
+import { NoteRepository } from "./domain/notes";
+import { RelationshipRepository } from "./domain/relationships";
+import { defaultSettings, type Settings, SettingsRepository } from "./domain/settings";
+import { openAndMigrate } from "./lifecycle";
+import { loadMigrations, type Migration, migrationStatus } from "./migrations";
+
+/** The domain repositories; the pages and the JSON API both use these. */
+export interface Repositories {
+  readonly types: EntryTypeRepository;
+  readonly entries: EntryRepository;
+  readonly notes: NoteRepository;
+  readonly attachments: AttachmentRepository;
+  readonly relationships: RelationshipRepository;
+  readonly settings: SettingsRepository;
+}
+
+/**
+ * Everything a request needs: configuration, the live database (swapped by a restore), the
+ * repositories and the maintenance flag. One per app process; available as `app.ctx`.
+ */
+export class AppContext {
+  readonly paths: Paths;
+  readonly repos: Repositories;
+  /** True while a restore runs; every route but /api/health answers 503. */
+  maintenance = false;
+  /** Requests being handled right now (a restore waits for them). */
+  inFlight = 0;
+  private current: Db;
+  private version: number;
+
+  constructor(
+    readonly config: Config,
+    readonly migrations: Migration[],
+    db: Db,
+    schemaVersion: number,
+  ) {
+    this.paths = pathsFor(config.dataDir, config.backupDir);
+    this.current = db;
+    this.version = schemaVersion;
+    const src = () => this.current;
+    const types = new EntryTypeRepository(src);
+    this.repos = {
+      types,
+      entries: new EntryRepository(src, types),
+      notes: new NoteRepository(src),
+      attachments: new AttachmentRepository(src, this.paths.uploadsDir),
+      relationships: new RelationshipRepository(src),
+      settings: new SettingsRepository(src, defaultSettings(config.appTitle)),
+    };
+  }
+
+  /**
+   * Opens (and migrates, under the lock, with the pre-migration backup) the database of `config`.
+   * Throws MigrationError when the app must not start.
+   */
+  static open(config: Config, opts: { migrationsDir?: string; log?: (msg: string) => void } = {}): AppContext {
+    const migrations = loadMigrations(opts.migrationsDir);
+    const opened = openAndMigrate({
+      paths: pathsFor(config.dataDir, config.backupDir),
+      migrations,
+      instance: config.appName,
+      appVersion: config.version,
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+    return new AppContext(config, migrations, opened.db, opened.schemaVersion);
+  }
+
+  /** The live connection. Do not keep it across requests: a restore replaces it. */
+  get db(): Db {
+    return this.current;
+  }
+
+  /** Schema version of the live database. */
+  get schemaVersion(): number {
+    return this.version;
+  }
+
+  /** The instance settings (defaults in code, overridden by stored values). */
+  settings(): Settings {
+    return this.repos.settings.get();
+  }
+
+  /**
+   * Restores backup `id` in-process: verify, maintenance mode (health 503), wait for running
+   * requests, safety backup, atomic swap, reopen and migrate, leave maintenance mode.
+   * @param ownRequests requests of the caller itself that are in flight (1 from the API route)
+   */
+  async restore(id: string, ownRequests = 0, log: (msg: string) => void = () => {}): Promise<RestoreResult> {
+    if (this.maintenance) throw new BackupError("a restore is already running", 409);
+    const verified = verifyBackup(this.paths.backupDir, id);
+    if (!verified.ok) throw new BackupError(`backup ${id} failed verification: ${verified.problems.join("; ")}`, 422);
+    this.maintenance = true;
+    try {
+      const deadline = Date.now() + 10_000;
+      while (this.inFlight > ownRequests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return withFileLock(this.paths.lockFile, () =>
+        restoreBackup({
+          paths: this.paths,
+          id,
+          migrations: this.migrations,
+          instance: this.config.appName,
+          appVersion: this.config.version,
+          beforeSwap: () => this.current.close(),
+          log,
+        }),
+      );
+    } finally {
+      if (!this.current.open) {
+        this.current = openDatabase(this.paths.dbFile);
+        this.version = migrationStatus(this.current, this.migrations).current;
+      }
+      this.maintenance = false;
+    }
+  }
+
+  /** Closes the database. */
+  close(): void {
+    if (this.current.open) this.current.close();
+  }
+}

@@ -1,0 +1,200 @@
+import { stmt } from "../db";
+import type { DbSource, EntryTypeRepository } from "./entry-types";
+import { NotFoundError, ValidationError } from "./errors";
+import type { EntryCreate, EntryQuery, EntryUpdate } from "./schemas";
+
+/** An entry as the API and the pages show it. */
+export interface Entry {
+  readonly id: number;
+  readonly typeId: number;
+  readonly typeKey: string;
+  readonly typeSingular: string;
+  readonly stateId: number;
+  readonly stateName: string;
+  readonly stateColor: string;
+  readonly stateOpen: boolean;
+  readonly title: string;
+  readonly description: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly plannedEnd: string | null;
+  readonly actualEnd: string | null;
+  readonly archived: boolean;
+}
+
+/** One page of a list. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly total: number;
+}
+
+interface Row {
+  id: number;
+  type_id: number;
+  type_key: string;
+  type_singular: string;
+  state_id: number;
+  state_name: string;
+  state_color: string;
+  state_open: number;
+  title: string;
+  description: string;
+  created_at: string;
+  updated_at: string;
+  planned_end: string | null;
+  actual_end: string | null;
+  archived: number;
+}
+
+const SELECT = `SELECT e.id, e.type_id, t.key AS type_key, t.singular AS type_singular, e.state_id,
+  s.name AS state_name, s.color AS state_color, s.is_open AS state_open, e.title, e.description,
+  e.created_at, e.updated_at, e.planned_end, e.actual_end, e.archived
+  FROM entries e JOIN entry_types t ON t.id = e.type_id JOIN states s ON s.id = e.state_id`;
+
+function toEntry(r: Row): Entry {
+  return {
+    id: r.id,
+    typeId: r.type_id,
+    typeKey: r.type_key,
+    typeSingular: r.type_singular,
+    stateId: r.state_id,
+    stateName: r.state_name,
+    stateColor: r.state_color,
+    stateOpen: r.state_open === 1,
+    title: r.title,
+    description: r.description,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    plannedEnd: r.planned_end,
+    actualEnd: r.actual_end,
+    archived: r.archived === 1,
+  };
+}
+
+/**
+ * Turns user text into a safe FTS5 query: every word becomes a quoted prefix term, all must match.
+ * FTS5 syntax (AND, NEAR, column filters, quotes) in the input is treated as plain text.
+ * https://www.sqlite.org/fts5.html#full_text_query_syntax
+ */
+export function toFtsQuery(q: string): string | null {
+  const words = q.match(/[\p{L}\p{N}_]+/gu);
+  if (!words) return null;
+  return words.slice(0, 20).map((w) => `"${w}"*`).join(" ");
+}
+
+/** Entries: create, change, archive, list with search, filters and paging. */
+export class EntryRepository {
+  constructor(
+    private readonly db: DbSource,
+    private readonly types: EntryTypeRepository,
+  ) {}
+
+  /** One entry, or throws {@link NotFoundError}. */
+  get(id: number): Entry {
+    const r = stmt(this.db(), `${SELECT} WHERE e.id = ?`).get(id) as Row | undefined;
+    if (!r) throw new NotFoundError("entry", id);
+    return toEntry(r);
+  }
+
+  /** True when the entry exists. */
+  exists(id: number): boolean {
+    return stmt(this.db(), "SELECT 1 FROM entries WHERE id = ?").get(id) !== undefined;
+  }
+
+  /** Creates an entry; the state defaults to the type's first open state. */
+  create(input: EntryCreate): Entry {
+    const db = this.db();
+    const type = this.types.get(input.typeId);
+    const stateId = this.checkState(type.id, input.stateId) ?? (type.states.find((s) => s.open) ?? type.states[0])?.id;
+    if (stateId === undefined) throw new ValidationError("typeId", `entry type ${type.id} has no states`);
+    const now = new Date().toISOString();
+    const id = Number(
+      stmt(
+        db,
+        `INSERT INTO entries (type_id, state_id, title, description, created_at, updated_at, planned_end, actual_end, archived)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`,
+      ).run(type.id, stateId, input.title, input.description, now, now, input.plannedEnd ?? null, input.actualEnd ?? null)
+        .lastInsertRowid,
+    );
+    return this.get(id);
+  }
+
+  /** Changes an entry; only the given fields change. */
+  update(id: number, input: EntryUpdate): Entry {
+    const cur = this.get(id);
+    const stateId = this.checkState(cur.typeId, input.stateId) ?? cur.stateId;
+    stmt(
+      this.db(),
+      `UPDATE entries SET state_id = ?, title = ?, description = ?, planned_end = ?, actual_end = ?, archived = ?, updated_at = ?
+       WHERE id = ?`,
+    ).run(
+      stateId,
+      input.title ?? cur.title,
+      input.description ?? cur.description,
+      input.plannedEnd === undefined ? cur.plannedEnd : input.plannedEnd,
+      input.actualEnd === undefined ? cur.actualEnd : input.actualEnd,
+      (input.archived ?? cur.archived) ? 1 : 0,
+      new Date().toISOString(),
+      id,
+    );
+    return this.get(id);
+  }
+
+  /** Deletes an entry with its notes, attachments rows and relationships. */
+  delete(id: number): void {
+    if (stmt(this.db(), "DELETE FROM entries WHERE id = ?").run(id).changes === 0) throw new NotFoundError("entry", id);
+  }
+
+  /** Lists entries: full-text search over title, description and notes, filters, paging. Newest first, or best match first with `q`. */
+  list(query: EntryQuery): Page<Entry> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    let from = "";
+    let order = "e.created_at DESC, e.id DESC";
+    const fts = query.q ? toFtsQuery(query.q) : null;
+    if (query.q && fts === null) return { items: [], total: 0 };
+    if (fts) {
+      from = " JOIN entries_fts f ON f.rowid = e.id";
+      where.push("entries_fts MATCH ?");
+      params.push(fts);
+      order = "f.rank, e.id DESC";
+    }
+    if (query.type !== undefined) {
+      where.push("e.type_id = ?");
+      params.push(query.type);
+    }
+    if (query.state !== undefined) {
+      where.push("e.state_id = ?");
+      params.push(query.state);
+    }
+    if (query.open !== undefined) {
+      where.push("s.is_open = ?");
+      params.push(query.open === "true" ? 1 : 0);
+    }
+    if (query.archived !== "all") {
+      where.push("e.archived = ?");
+      params.push(query.archived === "true" ? 1 : 0);
+    }
+    const whereSql = where.length ? ` WHERE ${where.join(" AND ")}` : "";
+    const db = this.db();
+    const base = `FROM entries e JOIN states s ON s.id = e.state_id${from}${whereSql}`;
+    const total = (stmt(db, `SELECT count(*) AS n ${base}`).get(...params) as { n: number }).n;
+    const ids = stmt(db, `SELECT e.id ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .pluck()
+      .all(...params, query.limit, query.offset) as number[];
+    const items = ids.map((id) => toEntry(stmt(db, `${SELECT} WHERE e.id = ?`).get(id) as Row));
+    return { items, total };
+  }
+
+  /** Number of entries (for metrics). */
+  count(): number {
+    return (stmt(this.db(), "SELECT count(*) AS n FROM entries").get() as { n: number }).n;
+  }
+
+  private checkState(typeId: number, stateId: number | undefined): number | undefined {
+    if (stateId === undefined) return undefined;
+    const ok = stmt(this.db(), "SELECT 1 FROM states WHERE id = ? AND type_id = ?").get(stateId, typeId);
+    if (!ok) throw new ValidationError("stateId", `state ${stateId} does not belong to entry type ${typeId}`);
+    return stateId;
+  }
+}

@@ -1,0 +1,49 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { createBackupRecorded, listBackups, pruneBackups, readLastRun, readManifest, verifyBackup } from "../backup";
+import { parse } from "../http";
+
+const createBody = z.strictObject({
+  reason: z.string().optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+});
+const pruneBody = z.strictObject({
+  keep: z.number({ error: "must be an integer of at least 1" }).int({ error: "must be an integer of at least 1" }).min(1, { error: "must be an integer of at least 1" }),
+});
+const backupParams = z.strictObject({ id: z.string() });
+
+/** The admin backup API: the same operations as `node dist/cli.js backup ...`. */
+export async function backupRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app;
+  const { paths, config } = ctx;
+
+  app.get("/api/backups", async () => ({ items: listBackups(paths.backupDir) }));
+  app.get("/api/backups/last", async () => ({
+    lastRun: readLastRun(paths.backupDir),
+    newest: listBackups(paths.backupDir)[0] ?? null,
+  }));
+  app.post("/api/backups", async (req, reply) => {
+    const body = parse(createBody, req.body ?? {}, "body");
+    const created = createBackupRecorded({
+      paths,
+      instance: config.appName,
+      appVersion: config.version,
+      ...(body.reason !== undefined ? { reason: body.reason } : {}),
+      ...(body.from !== undefined ? { from: body.from } : {}),
+      ...(body.to !== undefined ? { to: body.to } : {}),
+    });
+    return reply.code(201).send({ id: created.id, path: created.path, manifest: created.manifest });
+  });
+  app.post("/api/backups/prune", async (req) => pruneBackups(paths.backupDir, parse(pruneBody, req.body, "body").keep));
+  app.get("/api/backups/:id", async (req) => readManifest(paths.backupDir, parse(backupParams, req.params, "params").id));
+  app.post("/api/backups/:id/verify", async (req, reply) => {
+    const result = verifyBackup(paths.backupDir, parse(backupParams, req.params, "params").id);
+    return reply.code(result.ok ? 200 : 422).send(result);
+  });
+  app.post("/api/backups/:id/restore", async (req) => {
+    const { id } = parse(backupParams, req.params, "params");
+    // This request itself is in flight; the restore waits only for the others.
+    return ctx.restore(id, 1, (msg) => req.log.info(msg));
+  });
+}

@@ -1,0 +1,65 @@
+import { accessSync, constants } from "node:fs";
+import type { FastifyInstance } from "fastify";
+import { stmt } from "../db";
+
+/** Result of one health check. */
+type Check = "ok" | "fail";
+
+/** /api/health (public, cheap), /api/version (public) and /metrics (admin). */
+export async function systemRoutes(app: FastifyInstance): Promise<void> {
+  const { ctx } = app;
+  // Directory checks are syscalls; a second of caching keeps health cheap under 1/s polling and load tests.
+  const dirCache = new Map<string, { at: number; ok: boolean }>();
+  const writable = (dir: string): Check => {
+    const now = Date.now();
+    const hit = dirCache.get(dir);
+    if (hit && now - hit.at < 1000) return hit.ok ? "ok" : "fail";
+    let ok = true;
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      ok = false;
+    }
+    dirCache.set(dir, { at: now, ok });
+    return ok ? "ok" : "fail";
+  };
+
+  app.get("/api/health", { config: { access: "public" } }, async (_req, reply) => {
+    let database: Check = "fail";
+    if (!ctx.maintenance) {
+      try {
+        stmt(ctx.db, "SELECT 1").get();
+        database = "ok";
+      } catch {
+        database = "fail";
+      }
+    }
+    const checks = {
+      database,
+      migrations: (ctx.schemaVersion === ctx.migrations.length ? "ok" : "fail") as Check,
+      dataDir: writable(ctx.paths.dataDir),
+      backupDir: writable(ctx.paths.backupDir),
+      maintenance: ctx.maintenance ? "on" : "off",
+    };
+    // A missing backup volume degrades the instance but must not make Docker restart it.
+    const serving = database === "ok" && checks.migrations === "ok" && checks.dataDir === "ok" && !ctx.maintenance;
+    const status = ctx.maintenance ? "maintenance" : !serving ? "fail" : checks.backupDir === "ok" ? "ok" : "degraded";
+    return reply
+      .code(serving ? 200 : 503)
+      .header("cache-control", "no-store")
+      .send({ status, version: ctx.config.version, schemaVersion: ctx.schemaVersion, checks });
+  });
+
+  app.get("/api/version", { config: { access: "public" } }, async () => ({
+    version: ctx.config.version,
+    revision: ctx.config.revision,
+    buildDate: ctx.config.buildDate,
+    schemaVersion: ctx.schemaVersion,
+    node: process.version,
+  }));
+
+  app.get("/metrics", async (_req, reply) => {
+    const body = await app.metrics.registry.metrics();
+    return reply.header("content-type", app.metrics.registry.contentType).send(body);
+  });
+}
