@@ -16,10 +16,13 @@ import {
 
 const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
 
+// What the app's `backup list --json` prints (app/src/backup.ts BackupSummary), newest first.
+const summary = (id: string, createdAt: string, reason: string, appVersion: string, from: string | null, to: string | null) =>
+  ({ id, createdAt, reason, appVersion, schemaVersion: 3, fromVersion: from, toVersion: to, entries: 1204, bytes: 5_342_208 });
 const BACKUPS = [
-  { id: "homebrews-20261124T092634Z-from-1.3.0-to-1.4.0", reason: "pre-update", from: "1.3.0", to: "1.4.0", createdAt: "2026-11-24T09:26:35Z" },
-  { id: "homebrews-20261125T020000Z", reason: "scheduled", createdAt: "2026-11-25T02:00:00Z" },
-  { id: "homebrews-20261124T020000Z", reason: "scheduled", createdAt: "2026-11-24T02:00:00Z" },
+  summary("homebrews-20261125t020000004z-v1.4.0-s0003", "2026-11-25T02:00:00.004Z", "scheduled", "1.4.0", null, null),
+  summary("homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0", "2026-11-24T09:26:35.081Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+  summary("homebrews-20261124t020000007z-v1.3.0-s0003", "2026-11-24T02:00:00.007Z", "scheduled", "1.3.0", null, null),
 ];
 
 function fake(opts: { ps?: string; list?: CommandResult; restore?: CommandResult; confirm?: boolean; interactive?: boolean } = {}) {
@@ -96,25 +99,25 @@ describe("the backup list", () => {
     expect(transitionBackup(list, "1.3.0", "1.3.1")?.id).toBe("x-20261117T100945Z-from-1.3.0-to-1.3.1");
     expect(transitionBackup(list, "1.3", "1.4.0")).toBeUndefined();
     expect(transitionBackup(parseBackupList(JSON.stringify(BACKUPS)), "1.3.0", "1.4.0")?.id).toBe(
-      "homebrews-20261124T092634Z-from-1.3.0-to-1.4.0",
+      "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
     );
     // Fields win over the name: a backup whose fields say otherwise does not match by name.
     expect(transitionBackup(parseBackupList('[{"id": "from-1.3.0-to-1.4.0", "from": "1.2.0", "to": "1.4.0"}]'), "1.3.0", "1.4.0")).toBeUndefined();
   });
 
   test("newest by time", () => {
-    expect(newest(BACKUPS)?.id).toBe("homebrews-20261125T020000Z");
+    expect(newest(parseBackupList(JSON.stringify([...BACKUPS].reverse())))?.id).toBe("homebrews-20261125t020000004z-v1.4.0-s0003");
   });
 
   test("the table", () => {
     expect(renderBackupTable(parseBackupList(JSON.stringify(BACKUPS)))).toBe(
       [
-        "┌────────────────────────────────────────────────┬──────────────────────┬────────────┬───────┬───────┐",
-        "│ id                                             │ created              │ reason     │ from  │ to    │",
-        "│ homebrews-20261124T092634Z-from-1.3.0-to-1.4.0 │ 2026-11-24T09:26:35Z │ pre-update │ 1.3.0 │ 1.4.0 │",
-        "│ homebrews-20261125T020000Z                     │ 2026-11-25T02:00:00Z │ scheduled  │       │       │",
-        "│ homebrews-20261124T020000Z                     │ 2026-11-24T02:00:00Z │ scheduled  │       │       │",
-        "└────────────────────────────────────────────────┴──────────────────────┴────────────┴───────┴───────┘",
+        "┌────────────────────────────────────────────────────────────────┬──────────────────────────┬────────────┬───────┬───────┬───────┐",
+        "│ id                                                             │ created                  │ reason     │ app   │ from  │ to    │",
+        "│ homebrews-20261125t020000004z-v1.4.0-s0003                     │ 2026-11-25T02:00:00.004Z │ scheduled  │ 1.4.0 │       │       │",
+        "│ homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0 │ 2026-11-24T09:26:35.081Z │ pre-update │ 1.4.0 │ 1.3.0 │ 1.4.0 │",
+        "│ homebrews-20261124t020000007z-v1.3.0-s0003                     │ 2026-11-24T02:00:00.007Z │ scheduled  │ 1.3.0 │       │       │",
+        "└────────────────────────────────────────────────────────────────┴──────────────────────────┴────────────┴───────┴───────┴───────┘",
       ].join("\n"),
     );
   });
@@ -131,15 +134,15 @@ describe("npm run restore", () => {
 
   test("a backup id with --yes restores it live", async () => {
     const f = fake();
-    expect(await runRestore(["homebrews", "homebrews-20261124T020000Z", "--yes"], f.deps)).toBe(0);
+    expect(await runRestore(["homebrews", "homebrews-20261124t020000007z-v1.3.0-s0003", "--yes"], f.deps)).toBe(0);
     expect(f.calls).toEqual([
       PS,
       "docker exec c0ffee node dist/cli.js backup list --json",
-      "docker exec c0ffee node dist/cli.js backup restore homebrews-20261124T020000Z --live  [streamed]",
+      "docker exec c0ffee node dist/cli.js backup restore homebrews-20261124t020000007z-v1.3.0-s0003 --live  [streamed]",
     ]);
     expect(f.out).toEqual([
-      "Restoring homebrews from homebrews-20261124T020000Z in homebrews-app-1a2b3c4 ...",
-      "Restored homebrews from homebrews-20261124T020000Z.",
+      "Restoring homebrews from homebrews-20261124t020000007z-v1.3.0-s0003 in homebrews-app-1a2b3c4 ...",
+      "Restored homebrews from homebrews-20261124t020000007z-v1.3.0-s0003.",
     ]);
   });
 
@@ -147,8 +150,8 @@ describe("npm run restore", () => {
     const f = fake();
     expect(await runRestore(["homebrews", "--latest", "--stack", "prod"], f.deps)).toBe(0);
     expect(f.calls.slice(2)).toEqual([
-      "confirm Restore homebrews (stack prod) from backup homebrews-20261125T020000Z? The app takes a safety backup first.",
-      "docker exec c0ffee node dist/cli.js backup restore homebrews-20261125T020000Z --live  [streamed]",
+      "confirm Restore homebrews (stack prod) from backup homebrews-20261125t020000004z-v1.4.0-s0003? The app takes a safety backup first.",
+      "docker exec c0ffee node dist/cli.js backup restore homebrews-20261125t020000004z-v1.4.0-s0003 --live  [streamed]",
     ]);
     expect(f.calls[0]).toContain("label=fleet.stack=prod");
   });
@@ -164,7 +167,7 @@ describe("npm run restore", () => {
     const f = fake({ restore: { status: 1, stdout: "", stderr: "" } });
     expect(await runRestore(["homebrews", "--latest", "--yes"], f.deps)).toBe(1);
     expect(f.err).toEqual([
-      "fleet restore: restoring homebrews from homebrews-20261125T020000Z failed (exit 1); the app kept its data (see its output above).",
+      "fleet restore: restoring homebrews from homebrews-20261125t020000004z-v1.4.0-s0003 failed (exit 1); the app kept its data (see its output above).",
     ]);
   });
 

@@ -346,11 +346,14 @@ describe("npm run rollback", () => {
 
 describe("npm run rollback --restore-data", () => {
   const ps = (id: string, name: string, version: string) => ok(`${id}\t${name}\t${version}\n`);
+  // The app's `backup list --json` (app/src/backup.ts BackupSummary), newest first, one line.
+  const summary = (id: string, createdAt: string, reason: string, appVersion: string, from: string | null, to: string | null) =>
+    ({ id, createdAt, reason, appVersion, schemaVersion: 3, fromVersion: from, toVersion: to, entries: 1204, bytes: 5_342_208 });
   const backups = JSON.stringify([
-    { id: "homebrews-20261124T092634Z-from-1.3.0-to-1.4.0", reason: "pre-update", from: "1.3.0", to: "1.4.0", createdAt: "2026-11-24T09:26:35Z" },
-    { id: "homebrews-20261124T090311Z-from-1.3.0-to-1.4.0", reason: "pre-update", from: "1.3.0", to: "1.4.0", createdAt: "2026-11-24T09:03:12Z" },
-    { id: "homebrews-20261117T100945Z-from-1.3.0-to-1.3.1", reason: "pre-update", from: "1.3.0", to: "1.3.1", createdAt: "2026-11-17T10:09:46Z" },
-    { id: "homebrews-20261124T020000Z", reason: "scheduled", createdAt: "2026-11-24T02:00:00Z" },
+    summary("homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0", "2026-11-24T09:26:35.081Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+    summary("homebrews-20261124t090312460z-v1.4.0-s0003-from-1.3.0-to-1.4.0", "2026-11-24T09:03:12.460Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+    summary("homebrews-20261124t020000007z-v1.3.0-s0003", "2026-11-24T02:00:00.007Z", "scheduled", "1.3.0", null, null),
+    summary("homebrews-20261117t100946311z-v1.3.1-s0003-from-1.3.0-to-1.3.1", "2026-11-17T10:09:46.311Z", "pre-update", "1.3.1", "1.3.0", "1.3.1"),
   ]);
   const docker = (args: string[], phase: "before-up" | "after-up"): CommandResult => {
     if (args[0] === "ps") return phase === "before-up" ? ps("aaa111", "homebrews-app-1a2b3c4", "1.4.0") : ps("bbb222", "homebrews-app-5d6e7f8", "1.3.0");
@@ -369,10 +372,10 @@ describe("npm run rollback --restore-data", () => {
       "pulumi config set fleet:version 1.3.0 --stack dev",
       "pulumi up --yes --stack dev --message Roll back fleet:version 1.4.0 -> 1.3.0 (to update 11)  [streamed]",
       psArgs,
-      "docker exec bbb222 node dist/cli.js backup restore homebrews-20261124T092634Z-from-1.3.0-to-1.4.0 --live",
+      "docker exec bbb222 node dist/cli.js backup restore homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0 --live",
     ]);
-    expect(f.out).toContain("  homebrews: will restore homebrews-20261124T092634Z-from-1.3.0-to-1.4.0");
-    expect(f.out).toContain("Restored homebrews from homebrews-20261124T092634Z-from-1.3.0-to-1.4.0.");
+    expect(f.out).toContain("  homebrews: will restore homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0");
+    expect(f.out).toContain("Restored homebrews from homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0.");
   });
 
   test("a missing backup stops everything before any change", async () => {

@@ -104,7 +104,9 @@ export function backupRestoreCommand(container: string, backupId: string): strin
 }
 
 /**
- * Parses `backup list --json`: an array of backups, or an object with a `backups` array.
+ * Parses `backup list --json`. The app prints one JSON array of summaries
+ * (`{id, createdAt, reason, appVersion, schemaVersion, fromVersion, toVersion, entries, bytes}`,
+ * app/src/backup.ts); an object with a `backups` array and `from`/`to` spellings are accepted too.
  * @throws CliError when the output is not that
  */
 export function parseBackupList(stdout: string): BackupInfo[] {
@@ -154,11 +156,12 @@ export function newest(backups: readonly BackupInfo[]): BackupInfo | undefined {
   })[0];
 }
 
-/** The backups as a table: id, created, reason, from, to. */
+/** The backups as a table: id, created, reason, app version, from, to. */
 export function renderBackupTable(backups: readonly BackupInfo[]): string {
-  const table = new Table({ head: ["id", "created", "reason", "from", "to"], style: { head: [], border: [] }, chars: COMPACT });
+  const table = new Table({ head: ["id", "created", "reason", "app", "from", "to"], style: { head: [], border: [] }, chars: COMPACT });
   for (const b of backups) {
-    table.push([b.id, b.createdAt ?? "", b.reason ?? "", b.from ?? "", b.to ?? ""]);
+    const app = typeof b.appVersion === "string" ? b.appVersion : "";
+    table.push([b.id, b.createdAt ?? "", b.reason ?? "", app, b.from ?? "", b.to ?? ""]);
   }
   return table.toString();
 }
