@@ -1,0 +1,276 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
+import { ROUTE_DELETE_SCRIPT, ROUTE_UPSERT_SCRIPT, siteBlock } from "./proxy-config";
+import { memoryMegabytes, waitTimeoutSeconds, type InstanceSpec } from "./spec";
+
+/** Port the app listens on inside its container (app image contract). */
+export const APP_PORT = 8080;
+/** uid:gid of the app image's `app` user. */
+export const APP_USER = "10001:10001";
+
+/** Arguments of {@link AppInstance}. */
+export interface AppInstanceArgs {
+  /** Stack name, part of Docker names and labels. */
+  readonly stack: string;
+  /** The validated instance file. */
+  readonly spec: InstanceSpec;
+  /** The version this instance runs: its pin, else the stack's `fleet:version`. */
+  readonly version: string;
+  /** Image reference of that version (image ID or `repo@sha256:...`). */
+  readonly image: pulumi.Input<string>;
+  /** The proxy that routes to this instance. */
+  readonly proxy: {
+    /** Docker name of the proxy container. */
+    readonly containerName: pulumi.Input<string>;
+    /** Caddy admin port on the host's loopback (for `caddy reload`). */
+    readonly adminPort: number;
+  };
+  /** Host directory for backups (`<dir>/<name>`); undefined (the default) means a backups volume. */
+  readonly backupDir?: string;
+  /** Docker host for the `docker` CLI of the commands; undefined (the default) means the local socket. */
+  readonly dockerHost?: string;
+  /** Secret environment (values are secrets). `ADMIN_TOKEN` here replaces the generated token. Default none. */
+  readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Containers of the previous rollout wave; this instance's container waits for them. Default none. */
+  readonly after?: readonly pulumi.Resource[];
+}
+
+/**
+ * Pre-update backup, run by the `docker` CLI on the machine that runs `pulumi up`. It reads the
+ * running version from the current app container's `fleet.version` label, then runs the app's own
+ * `backup create` in a throw-away container of the new image on the data volume. With
+ * `--if-exists`, an empty volume (first deploy) is a no-op. A failure stops the update before the
+ * app container is touched, because the container depends on this command.
+ */
+export const PRE_UPDATE_BACKUP_SCRIPT = [
+  "set -eu",
+  'from=$(docker ps --filter "label=fleet.stack=$FLEET_STACK" --filter "label=fleet.instance=$FLEET_INSTANCE" \\',
+  "  --filter label=fleet.role=app --format '{{.Label \"fleet.version\"}}' | head -n 1)",
+  `docker run --rm --network none --user ${APP_USER} --read-only --tmpfs /tmp \\`,
+  "  --cap-drop ALL --security-opt no-new-privileges:true \\",
+  '  -e "APP_NAME=$FLEET_INSTANCE" -e DATA_DIR=/data -e BACKUP_DIR=/backups \\',
+  '  -v "$FLEET_DATA_VOLUME:/data" -v "$FLEET_BACKUPS:/backups" \\',
+  '  "$FLEET_IMAGE" node dist/cli.js backup create --reason pre-update \\',
+  '  --from "${from:-none}" --to "$FLEET_VERSION" --if-exists',
+  "",
+].join("\n");
+
+/**
+ * One instance of the framework app: data volume, backups, pre-update backup, app container,
+ * backup sidecar and proxy route. See docs/architecture.md for names and labels.
+ */
+export class AppInstance extends pulumi.ComponentResource {
+  /** Public URL (through the proxy). */
+  public readonly url: pulumi.Output<string>;
+  /** Version the instance runs. */
+  public readonly version: pulumi.Output<string>;
+  /** Image reference the app container runs. */
+  public readonly image: pulumi.Output<string>;
+  /** Docker name of the data volume. */
+  public readonly dataVolume: pulumi.Output<string>;
+  /** Where backups land: the backups volume's Docker name, or a host directory. */
+  public readonly backups: pulumi.Output<string>;
+  /** The app container (later waves depend on it). */
+  public readonly container: docker.Container;
+  /** The pre-update backup command. */
+  public readonly preUpdateBackup: command.local.Command;
+  /** The scheduled-backup sidecar; undefined when `backup.enabled` is false. */
+  public readonly backupJob: docker.Container | undefined;
+  /** The generated admin token; undefined when `fleet:secretEnv` sets ADMIN_TOKEN. */
+  public readonly adminToken: random.RandomPassword | undefined;
+  /** The proxy route command. */
+  public readonly route: command.local.Command;
+
+  constructor(name: string, args: AppInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fleet:index:AppInstance", name, {}, opts);
+    const self = { parent: this };
+    const { spec, stack, version } = args;
+    const names = logicalNames(name);
+    const docker_ = dockerNames(stack, name);
+
+    // The data survives removing the instance file, `pulumi destroy` and replacements.
+    const data = new docker.Volume(
+      names.data,
+      { name: docker_.data, labels: fleetLabels({ stack, role: "data", instance: name }) },
+      { ...self, retainOnDelete: true },
+    );
+
+    let backups: pulumi.Output<string>;
+    let backupsMount: docker.types.input.ContainerVolume;
+    if (args.backupDir === undefined) {
+      const volume = new docker.Volume(
+        names.backups,
+        { name: docker_.backups, labels: fleetLabels({ stack, role: "backups", instance: name }) },
+        { ...self, retainOnDelete: true },
+      );
+      backups = volume.name;
+      backupsMount = { volumeName: volume.name, containerPath: "/backups" };
+    } else {
+      const dir = backupHostDir(args.backupDir, name);
+      backups = pulumi.output(dir);
+      backupsMount = { hostPath: dir, containerPath: "/backups" };
+    }
+
+    const secretEnv = args.secretEnv ?? {};
+    let adminToken: pulumi.Input<string>;
+    const givenToken = secretEnv["ADMIN_TOKEN"];
+    if (givenToken === undefined) {
+      this.adminToken = new random.RandomPassword(names.adminToken, { length: 32, special: false }, self);
+      // The engine marks `result` secret itself; wrapping says so in the program (and under mocks).
+      adminToken = pulumi.secret(this.adminToken.result);
+    } else {
+      this.adminToken = undefined;
+      adminToken = givenToken;
+    }
+
+    const dockerHostEnv: Record<string, string> = args.dockerHost !== undefined ? { DOCKER_HOST: args.dockerHost } : {};
+
+    this.preUpdateBackup = new command.local.Command(
+      names.preUpdateBackup,
+      {
+        create: PRE_UPDATE_BACKUP_SCRIPT,
+        // A new version or a new image re-runs the backup (command adds replaceOnChanges triggers[*]).
+        triggers: [version, args.image],
+        environment: {
+          ...dockerHostEnv,
+          FLEET_STACK: stack,
+          FLEET_INSTANCE: name,
+          FLEET_VERSION: version,
+          FLEET_IMAGE: args.image,
+          FLEET_DATA_VOLUME: data.name,
+          FLEET_BACKUPS: backups,
+        },
+      },
+      self,
+    );
+
+    const envs: pulumi.Input<string>[] = [
+      `APP_NAME=${name}`,
+      `APP_TITLE=${spec.title}`,
+      `PORT=${APP_PORT}`,
+      "DATA_DIR=/data",
+      "BACKUP_DIR=/backups",
+      ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      ...Object.keys(secretEnv)
+        .filter((k) => k !== "ADMIN_TOKEN")
+        .sort()
+        .map((k) => pulumi.interpolate`${k}=${secretEnv[k] ?? ""}`),
+      pulumi.interpolate`ADMIN_TOKEN=${adminToken}`,
+    ];
+    const volumes = [{ volumeName: data.name, containerPath: "/data" }, backupsMount];
+    const hardening = {
+      user: APP_USER,
+      readOnly: true,
+      tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
+      capabilities: { drops: ["ALL"] },
+      securityOpts: ["no-new-privileges:true"],
+      restart: "unless-stopped",
+      memory: memoryMegabytes(spec.resources.memory),
+      cpus: String(spec.resources.cpus),
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+    };
+
+    this.container = new docker.Container(
+      names.app,
+      {
+        // No name and no fixed host port: the new container starts next to the old one.
+        image: args.image,
+        ports: [{ internal: APP_PORT, ip: "127.0.0.1" }],
+        envs,
+        volumes,
+        healthcheck: {
+          tests: ["CMD", "node", "dist/healthcheck.js"],
+          interval: spec.healthcheck.interval,
+          timeout: spec.healthcheck.timeout,
+          startPeriod: spec.healthcheck.startPeriod,
+          retries: spec.healthcheck.retries,
+        },
+        wait: true,
+        waitTimeout: waitTimeoutSeconds(spec.healthcheck),
+        labels: fleetLabels({ stack, role: "app", instance: name, version }),
+        ...hardening,
+      },
+      {
+        ...self,
+        // The provider defaults containers to delete-before-replace; create-first keeps the old
+        // one serving until the new one is healthy. replaceOnChanges "*" replaces a container
+        // that failed its health wait on the next update instead of keeping it.
+        deleteBeforeReplace: false,
+        replaceOnChanges: ["*"],
+        dependsOn: [this.preUpdateBackup, ...(args.after ?? [])],
+      },
+    );
+
+    if (spec.backup.enabled) {
+      this.backupJob = new docker.Container(
+        names.backup,
+        {
+          image: args.image,
+          command: [
+            "node",
+            "dist/cli.js",
+            "backup",
+            "schedule",
+            "--cron",
+            spec.backup.schedule,
+            "--keep",
+            String(spec.backup.keep),
+          ],
+          envs: [`APP_NAME=${name}`, "DATA_DIR=/data", "BACKUP_DIR=/backups"],
+          volumes,
+          // The image's healthcheck probes the web server, which the sidecar does not run.
+          healthcheck: { tests: ["NONE"] },
+          labels: fleetLabels({ stack, role: "backup", instance: name, version }),
+          ...hardening,
+        },
+        { ...self, dependsOn: [this.container] },
+      );
+    } else {
+      this.backupJob = undefined;
+    }
+
+    const upstreamPort = this.container.ports.apply((ports) => ports?.[0]?.external ?? 0);
+    this.route = new command.local.Command(
+      names.route,
+      {
+        // No triggers: a new upstream port changes the environment, which is an update that
+        // re-runs the script; removing the instance runs `delete`.
+        create: ROUTE_UPSERT_SCRIPT,
+        update: ROUTE_UPSERT_SCRIPT,
+        delete: ROUTE_DELETE_SCRIPT,
+        environment: {
+          ...dockerHostEnv,
+          FLEET_PROXY: args.proxy.containerName,
+          FLEET_PROXY_ADMIN_PORT: String(args.proxy.adminPort),
+          FLEET_INSTANCE: name,
+          FLEET_SITE_BLOCK: upstreamPort.apply((port) =>
+            siteBlock({
+              instance: name,
+              port: spec.port,
+              ...(spec.domain !== undefined ? { domain: spec.domain } : {}),
+              upstreamPort: port,
+            }),
+          ),
+        },
+      },
+      self,
+    );
+
+    this.url = pulumi.output(spec.domain !== undefined ? `https://${spec.domain}` : `http://localhost:${spec.port}`);
+    this.version = pulumi.output(version);
+    this.image = pulumi.output(args.image);
+    this.dataVolume = data.name;
+    this.backups = backups;
+    this.registerOutputs({
+      url: this.url,
+      version: this.version,
+      image: this.image,
+      dataVolume: this.dataVolume,
+      backups: this.backups,
+    });
+  }
+}

@@ -1,0 +1,66 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { fleetLabels, proxyNames } from "./naming";
+import { MAIN_CADDYFILE, mainCaddyfile } from "./proxy-config";
+
+/** Arguments of {@link FleetProxy}. */
+export interface FleetProxyArgs {
+  /** Stack name, part of the container's fixed Docker name `fleet-<stack>-proxy`. */
+  readonly stack: string;
+  /** Caddy image. Default in the stack config: `caddy:2`. */
+  readonly image: string;
+  /** Port of Caddy's admin API on the host's loopback. Default in the stack config: 2019. */
+  readonly adminPort: number;
+}
+
+/**
+ * The reverse proxy that owns the public ports: one Caddy container per Docker host.
+ *
+ * It runs on the host network, so it can listen on any instance's port without being re-created
+ * when an instance is added, and it reaches app containers on the loopback ports Docker assigned
+ * to them (published on 127.0.0.1 only). A fleet network would need the proxy to publish every
+ * instance port, which means re-creating it, and so dropping connections, whenever one is added.
+ */
+export class FleetProxy extends pulumi.ComponentResource {
+  /** Docker name of the proxy container (`fleet-<stack>-proxy`), the target of `docker exec`. */
+  public readonly containerName: pulumi.Output<string>;
+  /** Docker name of the volume holding Caddy's certificates and state. */
+  public readonly dataVolume: pulumi.Output<string>;
+
+  constructor(name: string, args: FleetProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fleet:index:FleetProxy", name, {}, opts);
+    const self = { parent: this };
+    const names = proxyNames(args.stack);
+
+    const image = new docker.RemoteImage(names.image, { name: args.image, keepLocally: true }, self);
+
+    // Certificates from automatic HTTPS live here: kept when the proxy goes away.
+    const data = new docker.Volume(
+      names.data,
+      { name: names.dockerData, labels: fleetLabels({ stack: args.stack, role: "data" }) },
+      { ...self, retainOnDelete: true },
+    );
+
+    const container = new docker.Container(
+      names.container,
+      {
+        name: names.dockerContainer,
+        image: image.imageId,
+        networkMode: "host",
+        restart: "unless-stopped",
+        command: ["caddy", "run", "--config", MAIN_CADDYFILE, "--adapter", "caddyfile"],
+        envs: ["XDG_CONFIG_HOME=/config", "XDG_DATA_HOME=/data"],
+        volumes: [{ volumeName: data.name, containerPath: "/data" }],
+        uploads: [{ file: MAIN_CADDYFILE, content: mainCaddyfile({ adminPort: args.adminPort }) }],
+        labels: fleetLabels({ stack: args.stack, role: "proxy" }),
+        logDriver: "json-file",
+        logOpts: { "max-size": "10m", "max-file": "3" },
+      },
+      self,
+    );
+
+    this.containerName = container.name;
+    this.dataVolume = data.name;
+    this.registerOutputs({ containerName: this.containerName, dataVolume: this.dataVolume });
+  }
+}

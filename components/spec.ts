@@ -1,0 +1,345 @@
+/**
+ * The instance file and the stack config: zod schemas, their defaults and their error messages.
+ * Pure (no Pulumi, no file system), so `npm run validate` and the tests use it directly.
+ * Every default of the instance file lives in this file and nowhere else.
+ */
+import { Cron } from "croner";
+import * as semver from "semver";
+import { z } from "zod";
+
+/** Renders a bad value for an error message: strings quoted, maps and lists as JSON. */
+export function show(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `a list ${JSON.stringify(value)}`;
+  if (typeof value === "object") return `a map ${JSON.stringify(value)}`;
+  return JSON.stringify(value);
+}
+
+/** An error function for zod that says what was expected and what was found. */
+function expected(what: string): (issue: { input?: unknown }) => string {
+  return (issue) => `expected ${what}, got ${show(issue.input)}`;
+}
+
+/** Like {@link expected}, but a missing key says it is required. */
+function required(what: string): (issue: { input?: unknown }) => string {
+  return (issue) => (issue.input === undefined ? `required: ${what}` : `expected ${what}, got ${show(issue.input)}`);
+}
+
+function intIn(lo: number, hi: number, missing = false) {
+  const what = `an integer ${lo}-${hi}`;
+  const error = missing ? required(what) : expected(what);
+  return z.int({ error }).min(lo, { error }).max(hi, { error });
+}
+
+/** Instance names: also used in Docker names, logical names and file names. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
+const NAME_RULE = 'lowercase letters, digits and "-", starting with a letter, at most 31 characters';
+
+/** Upper-snake-case environment variable names. */
+export const ENV_NAME_PATTERN = /^[A-Z][A-Z0-9_]*$/;
+
+/** Env keys that look like secrets: they belong in `fleet:secretEnv`, never in an instance file. */
+export const SECRET_ENV_PATTERN = /(_TOKEN|_KEY|_PASSWORD)$|SECRET/;
+
+/** Env names the program sets itself; an instance file may not override them. */
+export const RESERVED_ENV = ["APP_NAME", "APP_TITLE", "ADMIN_TOKEN", "PORT", "DATA_DIR", "BACKUP_DIR"] as const;
+
+const DURATION_PATTERN = /^([1-9][0-9]*)(ms|s|m|h)$/;
+const MEMORY_PATTERN = /^([1-9][0-9]*)(m|g)$/;
+const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Seconds in a duration such as `10s`, `500ms`, `2m`. */
+export function durationSeconds(duration: string): number {
+  const m = DURATION_PATTERN.exec(duration);
+  if (!m) throw new Error(`not a duration: ${duration}`);
+  const n = Number(m[1]);
+  const unit = m[2];
+  return unit === "ms" ? n / 1000 : unit === "s" ? n : unit === "m" ? n * 60 : n * 3600;
+}
+
+/** Megabytes in a memory size such as `256m` or `1g`. */
+export function memoryMegabytes(memory: string): number {
+  const m = MEMORY_PATTERN.exec(memory);
+  if (!m) throw new Error(`not a memory size: ${memory}`);
+  return Number(m[1]) * (m[2] === "g" ? 1024 : 1);
+}
+
+function isCron(expr: string): boolean {
+  try {
+    new Cron(expr, { paused: true }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An exact semver (`1.2.3`, `1.2.3-rc.1`): no ranges, no `v` prefix. */
+export function isExactVersion(v: string): boolean {
+  return semver.valid(v) === v;
+}
+
+const exactVersion = (what: string) =>
+  z
+    .string({ error: required(what) })
+    .refine(isExactVersion, { error: (issue) => `expected ${what}, got ${show(issue.input)}` });
+
+const duration = (example: string) =>
+  z.string({ error: expected(`a duration such as ${example}`) }).regex(DURATION_PATTERN, {
+    error: expected(`a duration such as ${example}`),
+  });
+
+/** The defaults of the instance file: the one place they are written down. */
+export const DEFAULTS = {
+  resources: { memory: "256m", cpus: 0.5 },
+  healthcheck: { interval: "5s", timeout: "3s", startPeriod: "10s", retries: 3 },
+  backup: { schedule: "0 3 * * *", keep: 14, enabled: true },
+  rollout: { wave: 0, canary: false },
+} as const;
+
+const ResourcesSchema = z
+  .strictObject({
+    memory: z
+      .string({ error: expected("a memory size such as 256m or 1g") })
+      .regex(MEMORY_PATTERN, { error: expected("a memory size such as 256m or 1g") })
+      .default(DEFAULTS.resources.memory)
+      .describe("Memory limit of the app container (`m` or `g`)."),
+    cpus: z
+      .number({ error: expected("a number of CPUs from 0.01 to 64, such as 0.5") })
+      .min(0.01, { error: expected("a number of CPUs from 0.01 to 64, such as 0.5") })
+      .max(64, { error: expected("a number of CPUs from 0.01 to 64, such as 0.5") })
+      .default(DEFAULTS.resources.cpus)
+      .describe("CPU limit of the app container."),
+  })
+  .describe("Resource limits.");
+
+const HealthcheckSchema = z
+  .strictObject({
+    interval: duration("5s").default(DEFAULTS.healthcheck.interval).describe("Time between two checks."),
+    timeout: duration("3s").default(DEFAULTS.healthcheck.timeout).describe("Time a check may take."),
+    startPeriod: duration("10s")
+      .default(DEFAULTS.healthcheck.startPeriod)
+      .describe("Grace period after start: failures do not count yet."),
+    retries: intIn(1, 10)
+      .default(DEFAULTS.healthcheck.retries)
+      .describe("Consecutive failures that make the container unhealthy."),
+  })
+  .describe(
+    "Docker healthcheck of the app container (it calls the app's health endpoint). `pulumi up` waits for " +
+      "healthy up to startPeriod + retries x (interval + timeout) + 10 s.",
+  );
+
+const BackupSchema = z
+  .strictObject({
+    schedule: z
+      .string({ error: expected('a cron expression such as "0 3 * * *"') })
+      .refine(isCron, { error: expected('a cron expression such as "0 3 * * *"') })
+      .default(DEFAULTS.backup.schedule)
+      .describe("Cron expression of the scheduled backup (the backup sidecar)."),
+    keep: intIn(1, 1000).default(DEFAULTS.backup.keep).describe("Number of scheduled backups kept."),
+    enabled: z
+      .boolean({ error: expected("true or false") })
+      .default(DEFAULTS.backup.enabled)
+      .describe("Run the backup sidecar. The pre-update backup always runs."),
+  })
+  .describe("Scheduled backups.");
+
+const RolloutSchema = z
+  .strictObject({
+    wave: intIn(0, 100)
+      .default(DEFAULTS.rollout.wave)
+      .describe("Lower waves update first; wave k waits for the healthy containers of the wave before it."),
+    canary: z
+      .boolean({ error: expected("true or false") })
+      .default(DEFAULTS.rollout.canary)
+      .describe("Update before every wave; a canary that fails its healthcheck stops the roll."),
+  })
+  .describe("Order of updates across the fleet.");
+
+const EnvValueSchema = z.union([z.string(), z.number(), z.boolean()], {
+  error: expected("a string, number or boolean"),
+});
+
+/** Schema of one instance file, before the name is resolved. */
+export const InstanceFileSchema = z
+  .strictObject({
+    name: z
+      .string({ error: expected(NAME_RULE) })
+      .regex(NAME_PATTERN, { error: expected(NAME_RULE) })
+      .optional()
+      .describe(`Instance name (${NAME_RULE}). Defaults to the file's base name.`),
+    title: z
+      .string({ error: expected("a non-empty string of at most 100 characters") })
+      .min(1, { error: expected("a non-empty string of at most 100 characters") })
+      .max(100, { error: expected("a non-empty string of at most 100 characters") })
+      .optional()
+      .describe("Display name of the app (APP_TITLE). Defaults to the name."),
+    port: intIn(1024, 65535, true).describe(
+      "Required. Public host port; the proxy listens on it and routes to the instance.",
+    ),
+    domain: z
+      .string({ error: expected("a lowercase host name such as app.example.com") })
+      .regex(DOMAIN_PATTERN, { error: expected("a lowercase host name such as app.example.com") })
+      .optional()
+      .describe("Optional host name; the proxy serves it too, with Caddy's automatic HTTPS."),
+    version: exactVersion("an exact semver such as 1.2.3")
+      .optional()
+      .describe("Pins this instance to an exact version. Defaults to the stack's fleet:version."),
+    env: z
+      .record(z.string(), EnvValueSchema, { error: expected("a map of NAME: value") })
+      .default({})
+      .describe(
+        "Extra non-secret environment variables (UPPER_SNAKE_CASE names). Names that look like secrets " +
+          "(*_TOKEN, *_KEY, *_PASSWORD, *SECRET*) are rejected: use fleet:secretEnv.",
+      ),
+    resources: ResourcesSchema.prefault({}),
+    healthcheck: HealthcheckSchema.prefault({}),
+    backup: BackupSchema.prefault({}),
+    rollout: RolloutSchema.prefault({}),
+  })
+  .describe("One instance of the framework app: instances/<name>.yaml.");
+
+/** Known keys per nested map, for "did you mean" suggestions. */
+export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
+  "": Object.keys(InstanceFileSchema.shape),
+  resources: Object.keys(ResourcesSchema.shape),
+  healthcheck: Object.keys(HealthcheckSchema.shape),
+  backup: Object.keys(BackupSchema.shape),
+  rollout: Object.keys(RolloutSchema.shape),
+};
+
+/** The parsed instance file (defaults applied, name not yet resolved). */
+export type InstanceFile = z.output<typeof InstanceFileSchema>;
+
+/** One validated instance: the file plus its resolved name, title and env. */
+export interface InstanceSpec {
+  /** Instance name (file base name unless the file sets `name`). */
+  readonly name: string;
+  /** Display name; defaults to the name. */
+  readonly title: string;
+  /** Public host port. */
+  readonly port: number;
+  /** Optional host name served with automatic HTTPS. */
+  readonly domain?: string;
+  /** Pinned version, or undefined to follow `fleet:version`. */
+  readonly version?: string;
+  /** Extra environment, values as strings, keys sorted. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly resources: { readonly memory: string; readonly cpus: number };
+  readonly healthcheck: {
+    readonly interval: string;
+    readonly timeout: string;
+    readonly startPeriod: string;
+    readonly retries: number;
+  };
+  readonly backup: { readonly schedule: string; readonly keep: number; readonly enabled: boolean };
+  readonly rollout: { readonly wave: number; readonly canary: boolean };
+}
+
+/** Stack config defaults; Pulumi.yaml declares the same defaults (a test keeps them equal). */
+export const STACK_DEFAULTS = {
+  image: "build",
+  dockerHost: "",
+  backupDir: "",
+  instancesDir: "instances",
+  proxyImage: "caddy:2",
+  proxyAdminPort: 2019,
+} as const;
+
+const REGISTRY_REPO_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
+
+/** Schema of the stack config (`fleet:*`). */
+export const StackConfigSchema = z.strictObject({
+  version: exactVersion("an exact semver such as 1.0.0 (pulumi config set fleet:version 1.0.0)").describe(
+    "The version field: every instance without a pinned version runs it.",
+  ),
+  image: z
+    .string({ error: expected('"build" or a registry repository such as ghcr.io/owner/name') })
+    .refine((v) => v === "build" || REGISTRY_REPO_PATTERN.test(v), {
+      error: expected('"build" or a registry repository such as ghcr.io/owner/name (no tag)'),
+    })
+    .default(STACK_DEFAULTS.image),
+  dockerHost: z.string({ error: expected("a Docker host URL such as ssh://user@host") }).default(""),
+  backupDir: z
+    .string({ error: expected("an absolute host path") })
+    .refine((v) => v === "" || v.startsWith("/"), { error: expected("an absolute host path") })
+    .default(""),
+  instancesDir: z
+    .string({ error: expected("a directory") })
+    .min(1)
+    .default(STACK_DEFAULTS.instancesDir),
+  proxyImage: z.string({ error: expected("an image reference such as caddy:2") }).default(STACK_DEFAULTS.proxyImage),
+  proxyAdminPort: intIn(1024, 65535).default(STACK_DEFAULTS.proxyAdminPort),
+  secretEnv: z
+    .record(
+      z.string().regex(NAME_PATTERN, { error: expected(`an instance name (${NAME_RULE})`) }),
+      z.record(
+        z.string().regex(ENV_NAME_PATTERN, { error: expected("an upper-snake-case name such as SMTP_PASSWORD") }),
+        z.string({ error: expected("a string") }),
+      ),
+      { error: expected("a map {instance: {NAME: value}}") },
+    )
+    .default({}),
+});
+
+/** Validated stack config. */
+export type StackConfig = z.output<typeof StackConfigSchema>;
+
+/**
+ * Seconds `pulumi up` waits for a new container to become healthy: the longest time Docker
+ * needs to call it unhealthy (start period, then `retries` failed checks), plus 10 s of slack.
+ */
+export function waitTimeoutSeconds(hc: InstanceSpec["healthcheck"]): number {
+  return Math.ceil(
+    durationSeconds(hc.startPeriod) + hc.retries * (durationSeconds(hc.interval) + durationSeconds(hc.timeout)) + 10,
+  );
+}
+
+/** Thrown for an invalid stack config; `problems` holds one line per problem (`fleet:<key>: ...`). */
+export class StackConfigError extends Error {
+  /** Every problem, one line each. */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid stack config:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "StackConfigError";
+    this.problems = problems;
+  }
+}
+
+/**
+ * Validates the stack config as Pulumi hands it to the program: every value a string (objects as
+ * JSON), missing keys undefined. Empty strings mean "not set".
+ */
+export function parseStackConfig(raw: Readonly<Record<string, string | undefined>>): StackConfig {
+  const problems: string[] = [];
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(StackConfigSchema.shape)) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (key === "proxyAdminPort") {
+      input[key] = /^[0-9]+$/.test(value) ? Number(value) : value;
+    } else if (key === "secretEnv") {
+      try {
+        input[key] = JSON.parse(value) as unknown;
+      } catch {
+        problems.push(`fleet:secretEnv: expected a map {instance: {NAME: value}}, got invalid JSON`);
+      }
+    } else {
+      input[key] = value;
+    }
+  }
+  const result = StackConfigSchema.safeParse(input);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const field = ["fleet:" + String(issue.path[0] ?? ""), ...issue.path.slice(1).map(String)].join(".");
+      problems.push(
+        issue.code === "unrecognized_keys"
+          ? `fleet: unknown keys ${issue.keys.join(", ")}`
+          : `${field}: ${issue.message}`,
+      );
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
+  return result.data;
+}

@@ -1,0 +1,123 @@
+/**
+ * The fleet program: read the stack config, validate every instance file, then register the
+ * image, the proxy and one AppInstance per file, in rollout order.
+ */
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { AppInstance } from "./components/app-instance";
+import { FleetValidationError, loadFleet } from "./components/fleet";
+import { FleetProxy } from "./components/fleet-proxy";
+import { FrameworkImage } from "./components/framework-image";
+import { planRollout } from "./components/plan";
+import { parseStackConfig, StackConfigError, StackConfigSchema } from "./components/spec";
+
+const stack = pulumi.getStack();
+const pulumiConfig = new pulumi.Config("fleet");
+
+function validated<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    // RunError: Pulumi prints the message without a stack trace.
+    if (err instanceof FleetValidationError || err instanceof StackConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}
+
+// 1. Config. `secretEnv` is read as a plain object because which children exist (a generated admin
+// token or not) must be known now; every value is wrapped in pulumi.secret before it is used.
+const config = validated(() =>
+  parseStackConfig(
+    Object.fromEntries(
+      Object.keys(StackConfigSchema.shape).map((key) => [
+        key,
+        key === "secretEnv" ? JSON.stringify(pulumiConfig.getObject(key) ?? {}) : pulumiConfig.get(key),
+      ]),
+    ),
+  ),
+);
+
+// 2. Every instance file, before any resource is registered.
+const fleet = validated(() =>
+  loadFleet(path.resolve(__dirname, config.instancesDir), {
+    reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
+  }),
+);
+
+/** Commit and commit date of the last change to app/: a rebuild happens only when the app changed. */
+function appRevision(): { revision: string; buildDate: string } {
+  try {
+    const out = execFileSync("git", ["log", "-1", "--format=%H %cI", "--", "app"], {
+      cwd: __dirname,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    const [revision, buildDate] = out.split(" ");
+    if (revision && buildDate) return { revision, buildDate };
+  } catch {
+    // Not a git checkout: fall through.
+  }
+  return { revision: "unknown", buildDate: "unknown" };
+}
+
+const dockerHost = config.dockerHost === "" ? undefined : config.dockerHost;
+const providers = dockerHost ? { docker: new docker.Provider("docker", { host: dockerHost }) } : undefined;
+const opts = providers ? { providers } : {};
+
+// 3. The image, one child per version in use.
+const versionOf = (spec: { version?: string }) => spec.version ?? config.version;
+const image = new FrameworkImage(
+  "app",
+  {
+    version: config.version,
+    versions: [config.version, ...fleet.instances.map(versionOf)],
+    source:
+      config.image === "build"
+        ? { kind: "build", context: "app", ...appRevision() }
+        : { kind: "registry", repository: config.image },
+  },
+  opts,
+);
+
+const proxy = new FleetProxy("proxy", { stack, image: config.proxyImage, adminPort: config.proxyAdminPort }, opts);
+
+// 4. One AppInstance per file, registered in rollout order so each wave can wait for the previous one.
+const plan = planRollout(fleet.instances);
+const byName = new Map(fleet.instances.map((spec) => [spec.name, spec]));
+const apps = new Map<string, AppInstance>();
+for (const name of plan.order) {
+  const spec = byName.get(name)!;
+  const version = versionOf(spec);
+  const secrets = config.secretEnv[name] ?? {};
+  apps.set(
+    name,
+    new AppInstance(
+      name,
+      {
+        stack,
+        spec,
+        version,
+        image: image.ref(version),
+        proxy: { containerName: proxy.containerName, adminPort: config.proxyAdminPort },
+        ...(config.backupDir !== "" ? { backupDir: config.backupDir } : {}),
+        ...(dockerHost ? { dockerHost } : {}),
+        secretEnv: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
+        after: (plan.after[name] ?? []).map((n) => apps.get(n)!.container),
+      },
+      opts,
+    ),
+  );
+}
+
+// 5. Outputs per instance.
+export const instances = Object.fromEntries(
+  fleet.instances.map(({ name }) => {
+    const app = apps.get(name)!;
+    return [
+      name,
+      { url: app.url, version: app.version, image: app.image, dataVolume: app.dataVolume, backups: app.backups },
+    ];
+  }),
+);
