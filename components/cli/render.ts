@@ -1,0 +1,405 @@
+/**
+ * `npm run render [-- --instances DIR] [--version X] [--stack S] [--config k=v ...] [--json]`
+ *
+ * Runs the real program (index.ts, compiled by ts-node exactly as Pulumi's runtime compiles it)
+ * under Pulumi mocks and prints every resource it registers: type, logical name, parent, inputs
+ * and the options that matter. The offline "what would be deployed", like `helm template`.
+ * The JSON shape is documented in docs/program.md and docs/architecture.md.
+ */
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import Table from "cli-table3";
+import * as YAML from "yaml";
+import { registerLikePulumi } from "./pulumi-ts";
+
+type PulumiModule = typeof import("@pulumi/pulumi");
+
+/** Options of {@link render}. */
+export interface RenderOptions {
+  /** Project directory (Pulumi.yaml, index.ts). Default: this repository. */
+  readonly projectDir?: string;
+  /** Stack whose `Pulumi.<stack>.yaml` is read. Default `dev`. */
+  readonly stack?: string;
+  /** Overrides `fleet:instancesDir` (resolved against the current directory). */
+  readonly instancesDir?: string;
+  /** Overrides `fleet:version`. */
+  readonly version?: string;
+  /** More overrides, `key` or `namespace:key` -> value (objects as JSON). */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** The resource options a render shows. */
+export interface RenderedOptions {
+  /** Explicit `dependsOn`, by logical name. */
+  readonly dependsOn: string[];
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  /** `null` when the program did not set it (the provider's default applies). */
+  readonly deleteBeforeReplace: boolean | null;
+  readonly replaceOnChanges: string[];
+  readonly ignoreChanges: string[];
+}
+
+/** One registered resource. */
+export interface RenderedResource {
+  readonly type: string;
+  readonly name: string;
+  /** Logical name of the parent; `null` for the stack. */
+  readonly parent: string | null;
+  readonly custom: boolean;
+  /** Inputs as the program passed them; secrets `"[secret]"`, computed values `<<NAME.PATH>>`. */
+  readonly inputs: Record<string, unknown>;
+  readonly options: RenderedOptions;
+  /** Every resource this one waits for (explicit `dependsOn` and those its inputs refer to), by logical name. */
+  readonly dependencies: string[];
+}
+
+/** What `render --json` prints. */
+export interface RenderResult {
+  readonly project: string;
+  readonly stack: string;
+  /** The config the program ran with (Pulumi.yaml defaults, the stack file, overrides); secrets `"[secret]"`. */
+  readonly config: Record<string, string>;
+  /** In registration order (the order the program constructed them), without the stack itself. */
+  readonly resources: RenderedResource[];
+  readonly outputs: Record<string, unknown>;
+}
+
+/** The program failed: invalid config or instance files, a type error, or an exception. */
+export class RenderError extends Error {
+  /** Resources registered before the failure (the stack excluded). */
+  readonly resources: readonly RenderedResource[];
+
+  constructor(message: string, resources: readonly RenderedResource[]) {
+    super(message);
+    this.name = "RenderError";
+    this.resources = resources;
+  }
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const SECRET = "[secret]";
+/** Stack config keys that are secrets by design, whatever the stack file says. */
+const SECRET_KEYS = ["fleet:secretEnv"];
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+const DEFAULT_PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+function nameOfUrn(urn: string): string {
+  return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** Replaces the wire encodings of secrets, resource references and unknowns; sorts map keys. */
+function clean(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clean);
+  if (value === UNKNOWN) return "<<unknown>>";
+  if (typeof value !== "object" || value === null) return value;
+  const record = value as Record<string, unknown>;
+  const sig = record[SPECIAL_SIG_KEY];
+  if (sig === SECRET_SIG) return SECRET;
+  if (sig === RESOURCE_SIG) return `<<${nameOfUrn(String(record["urn"]))}>>`;
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, clean(record[k])]),
+  );
+}
+
+/** Values the engine computes at create time, as `<<NAME.PATH>>` placeholders. */
+function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const p = (at: string) => `<<${name}.${at}>>`;
+  switch (type) {
+    case "docker:index/container:Container": {
+      const ports = (inputs["ports"] as Record<string, unknown>[] | undefined) ?? [];
+      return {
+        name: inputs["name"] ?? p("name"),
+        ports: ports.map((port, i) => ({ ...port, external: port["external"] ?? p(`ports[${i}].external`) })),
+      };
+    }
+    case "docker:index/image:Image":
+      return { repoDigest: p("repoDigest"), baseImageName: inputs["imageName"] };
+    case "docker:index/remoteImage:RemoteImage":
+      return { imageId: p("imageId"), repoDigest: p("repoDigest") };
+    case "docker:index/volume:Volume":
+      return { name: inputs["name"] ?? p("name"), mountpoint: p("mountpoint") };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: p("result"), bcryptHash: p("bcryptHash") };
+    case "command:local:Command":
+      return { stdout: p("stdout"), stderr: p("stderr") };
+    default:
+      return {};
+  }
+}
+
+function stringValue(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Replaces `{secure: ...}` leaves with "[secret]"; says whether there was one. */
+function hideSecure(value: unknown): { value: unknown; secret: boolean } {
+  if (typeof value !== "object" || value === null) return { value, secret: false };
+  if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
+    return { value: SECRET, secret: true };
+  }
+  let secret = false;
+  const map = (v: unknown) => {
+    const r = hideSecure(v);
+    secret ||= r.secret;
+    return r.value;
+  };
+  const out = Array.isArray(value)
+    ? value.map(map)
+    : Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, map(v)]));
+  return { value: out, secret };
+}
+
+/**
+ * The config Pulumi would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then
+ * overrides. Values are strings as in PULUMI_CONFIG (objects as JSON); encrypted values become "[secret]".
+ */
+export function loadStackConfig(
+  projectDir: string,
+  stack: string,
+  overrides: Readonly<Record<string, string>> = {},
+): { project: string; config: Record<string, string>; secretKeys: string[] } {
+  const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as {
+    name: string;
+    config?: Record<string, unknown>;
+  };
+  const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
+  const config: Record<string, string> = {};
+  const secretKeys = new Set(SECRET_KEYS);
+  for (const [key, decl] of Object.entries(project.config ?? {})) {
+    const isDecl = typeof decl === "object" && decl !== null && !Array.isArray(decl);
+    const value = isDecl ? (decl as Record<string, unknown>)["default"] : decl;
+    if (value !== undefined) config[qualify(key)] = stringValue(value);
+  }
+  const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
+  if (fs.existsSync(stackFile)) {
+    const parsed = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    for (const [key, raw] of Object.entries(parsed.config ?? {})) {
+      const { value, secret } = hideSecure(raw);
+      config[qualify(key)] = stringValue(value);
+      if (secret) secretKeys.add(qualify(key));
+    }
+  }
+  for (const [key, value] of Object.entries(overrides)) config[qualify(key)] = value;
+  return { project: project.name, config, secretKeys: [...secretKeys].filter((k) => k in config) };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getReplaceonchangesList(): string[];
+  getIgnorechangesList(): string[];
+}
+
+type Callback = (...args: unknown[]) => void;
+interface Monitor {
+  registerResource(req: RegisterRequest, cb: Callback): void;
+  registerResourceOutputs(
+    req: { getUrn(): string; getOutputs(): { toJavaScript(): unknown } | undefined },
+    cb: Callback,
+  ): void;
+}
+
+function toRendered(req: RegisterRequest, stackUrn: string): RenderedResource {
+  const implicit = new Set<string>();
+  req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((u) => implicit.add(u)));
+  const deps = req.getDependenciesList();
+  const parentUrn = req.getParent();
+  return {
+    type: req.getType(),
+    name: req.getName(),
+    parent: parentUrn === "" || parentUrn === stackUrn ? null : nameOfUrn(parentUrn),
+    custom: req.getCustom(),
+    inputs: clean(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+    options: {
+      dependsOn: deps.filter((u) => !implicit.has(u)).map(nameOfUrn),
+      protect: req.getProtect(),
+      retainOnDelete: req.getRetainondelete(),
+      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : null,
+      replaceOnChanges: req.getReplaceonchangesList(),
+      ignoreChanges: req.getIgnorechangesList(),
+    },
+    dependencies: [...new Set(deps)].map(nameOfUrn),
+  };
+}
+
+/** Runs the program under mocks and returns what it registers. Throws {@link RenderError} when it fails. */
+export async function render(options: RenderOptions = {}): Promise<RenderResult> {
+  const projectDir = path.resolve(options.projectDir ?? DEFAULT_PROJECT_DIR);
+  const stack = options.stack ?? "dev";
+  const overrides: Record<string, string> = { ...options.config };
+  if (options.instancesDir !== undefined) overrides["fleet:instancesDir"] = path.resolve(options.instancesDir);
+  if (options.version !== undefined) overrides["fleet:version"] = options.version;
+  const { project, config, secretKeys } = loadStackConfig(projectDir, stack, overrides);
+
+  // The program and the SDK must come from the same module instances: load both natively.
+  registerLikePulumi(projectDir);
+  const projectRequire = createRequire(path.join(projectDir, "package.json"));
+  const pulumi = projectRequire("@pulumi/pulumi") as PulumiModule;
+  const runtime = pulumi.runtime as PulumiModule["runtime"] & { waitForRPCs(): Promise<void> };
+
+  process.env["PULUMI_CONFIG"] = JSON.stringify(config);
+  process.env["PULUMI_CONFIG_SECRET_KEYS"] = JSON.stringify(secretKeys);
+  runtime.setAllConfig(config, secretKeys);
+  await runtime.setMocks(
+    {
+      newResource: (args) => ({
+        id: args.custom ? `<<${args.name}.id>>` : undefined,
+        state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs as Record<string, unknown>) },
+      }),
+      call: (args) => args.inputs,
+    },
+    project,
+    stack,
+    false,
+  );
+
+  // Options are not in MockResourceArgs: read them from the requests the SDK sends the monitor.
+  const requests: RegisterRequest[] = [];
+  let stackOutputs: unknown = {};
+  const monitor = runtime.getMonitor() as unknown as Monitor;
+  const registerResource = monitor.registerResource.bind(monitor);
+  const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    requests.push(req);
+    registerResource(req, cb);
+  };
+  monitor.registerResourceOutputs = (req, cb) => {
+    if (req.getUrn().includes(`::${STACK_TYPE}::`)) stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
+    registerResourceOutputs(req, cb);
+  };
+
+  // Fresh program modules for every render (the SDK and libraries stay loaded).
+  for (const file of Object.keys(projectRequire.cache)) {
+    if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) {
+      delete projectRequire.cache[file];
+    }
+  }
+
+  // Construction order: SDK requests arrive when inputs resolve, so order them as constructed.
+  const constructed: string[] = [];
+  let failure: unknown;
+  try {
+    await runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        constructed.push(`${args.type}::${args.name}`);
+        return undefined;
+      });
+      return projectRequire(path.join(projectDir, "index.ts")) as Record<string, unknown>;
+    });
+    await runtime.waitForRPCs();
+  } catch (err) {
+    failure = err;
+  }
+
+  const stackUrn = `urn:pulumi:${stack}::${project}::${STACK_TYPE}::${project}-${stack}`;
+  const position = (req: RegisterRequest) => {
+    const i = constructed.indexOf(`${req.getType()}::${req.getName()}`);
+    return i === -1 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  const resources = requests
+    .filter((req) => req.getType() !== STACK_TYPE)
+    .sort((a, b) => position(a) - position(b))
+    .map((req) => toRendered(req, stackUrn));
+
+  if (failure !== undefined) {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    throw new RenderError(message, resources);
+  }
+  const shownConfig = Object.fromEntries(
+    Object.keys(config)
+      .sort()
+      .map((k) => [k, secretKeys.includes(k) ? SECRET : (config[k] ?? "")]),
+  );
+  return { project, stack, config: shownConfig, resources, outputs: clean(stackOutputs) as Record<string, unknown> };
+}
+
+/** No colours: the table is read in logs and diffs as often as in a terminal. */
+const PLAIN = { head: [], border: [] };
+
+function short(type: string): string {
+  return type.replace(/^(\w+):index\/\w+:/, "$1:").replace(/^command:local:/, "command:");
+}
+
+/** The readable form of a render: one row per resource, then the outputs per instance. */
+export function renderTable(result: RenderResult): string {
+  const resources = new Table({ head: ["type", "name", "parent", "dependsOn", "options"], style: PLAIN });
+  for (const r of result.resources) {
+    const flags = [
+      r.options.protect ? "protect" : "",
+      r.options.retainOnDelete ? "retainOnDelete" : "",
+      r.options.deleteBeforeReplace === null ? "" : `deleteBeforeReplace=${r.options.deleteBeforeReplace}`,
+      r.options.replaceOnChanges.length > 0 ? `replaceOnChanges=${r.options.replaceOnChanges.join(",")}` : "",
+    ].filter((f) => f !== "");
+    resources.push([short(r.type), r.name, r.parent ?? "", r.options.dependsOn.join("\n"), flags.join("\n")]);
+  }
+  const lines = [
+    `project ${result.project}, stack ${result.stack}, ${result.resources.length} resources`,
+    resources.toString(),
+  ];
+  const instances = (result.outputs["instances"] ?? {}) as Record<string, Record<string, unknown>>;
+  if (Object.keys(instances).length > 0) {
+    const outputs = new Table({ head: ["instance", "url", "version", "image", "dataVolume", "backups"], style: PLAIN });
+    for (const [name, o] of Object.entries(instances)) {
+      outputs.push([name, ...["url", "version", "image", "dataVolume", "backups"].map((k) => String(o[k] ?? ""))]);
+    }
+    lines.push(outputs.toString());
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      instances: { type: "string" },
+      version: { type: "string" },
+      stack: { type: "string" },
+      config: { type: "string", multiple: true },
+      json: { type: "boolean", default: false },
+    },
+    allowPositionals: false,
+  });
+  const config: Record<string, string> = {};
+  for (const pair of values.config ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new RenderError(`--config ${pair}: expected key=value`, []);
+    config[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const result = await render({
+    ...(values.instances !== undefined ? { instancesDir: values.instances } : {}),
+    ...(values.version !== undefined ? { version: values.version } : {}),
+    ...(values.stack !== undefined ? { stack: values.stack } : {}),
+    config,
+  });
+  const text = values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderTable(result)}\n`;
+  // Pipes are asynchronous: exit only once the text is out.
+  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+}
+
+if (typeof module !== "undefined" && require.main === module) {
+  main().then(
+    // The SDK keeps handles open under mocks; the render is complete here.
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`render: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
