@@ -15,7 +15,7 @@ import {
   type InstancePin,
 } from "../components/history";
 import { fetchHistory, historyArgs, loadInstancePins, runRollback, type RollbackDeps } from "../components/cli/rollback";
-import type { CommandResult } from "../components/cli/restore";
+import { CliError, type CommandResult } from "../components/cli/restore";
 
 const FIXTURES = path.join(__dirname, "fixtures", "history");
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
@@ -393,18 +393,19 @@ describe("npm run rollback --restore-data", () => {
 });
 
 describe("instance pins from the instance files", () => {
-  test("name defaults to the file name; version is the pin; other fields are not read", () => {
+  test("through the program's loader: name defaults to the file name, version is the pin", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-pins-"));
     fs.writeFileSync(path.join(dir, "homebrews.yaml"), "title: Homebrews\nport: 5001\n");
     fs.writeFileSync(path.join(dir, "projects.yaml"), "title: Projects\nport: 5002\nversion: 1.2.1\n");
-    fs.writeFileSync(path.join(dir, "crm.yml"), "name: sales\nport: 5003\nunknownKey: [1, 2]\n");
+    fs.writeFileSync(path.join(dir, "crm.yml"), "name: sales\ntitle: Sales\nport: 5003\n");
     fs.writeFileSync(path.join(dir, "notes.txt"), "not an instance\n");
-    expect(loadInstancePins(dir)).toEqual([{ name: "sales" }, { name: "homebrews" }, { name: "projects", version: "1.2.1" }]);
+    expect(loadInstancePins(dir)).toEqual([{ name: "homebrews" }, { name: "projects", version: "1.2.1" }, { name: "sales" }]);
   });
 
-  test("broken YAML names the file", () => {
+  test("invalid files stop the roll back with the validator's messages", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-pins-"));
-    fs.writeFileSync(path.join(dir, "bad.yaml"), "title: [unclosed\n");
-    expect(() => loadInstancePins(dir)).toThrow(`${path.join(dir, "bad.yaml")}: not valid YAML (`);
+    fs.writeFileSync(path.join(dir, "bad.yaml"), "title: Bad\nport: 5001\nversion: latest\n");
+    expect(() => loadInstancePins(dir)).toThrow(CliError);
+    expect(() => loadInstancePins(dir)).toThrow(/bad\.yaml: version: /);
   });
 });

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
+import { FleetValidationError, loadFleet } from "../fleet";
 import {
   chooseTarget,
   instanceChanges,
@@ -220,29 +220,17 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
 }
 
 /**
- * Reads the name and pin of every instance file in `dir`, the way the program names them:
- * `name` defaults to the file's base name, `version` is the pin.
- * This reads the YAML minimally on purpose (rollback must not fail on a field it does not use);
- * `npm run validate` is where the files are checked in full.
+ * The name and pin of every instance in `dir`, through the program's own loader, so rollback
+ * sees the instances exactly as `pulumi up` will. Invalid files stop the roll back here, with the
+ * same messages as `npm run validate`, because `pulumi up` would refuse them anyway.
  */
 export function loadInstancePins(dir: string): InstancePin[] {
-  if (!fs.existsSync(dir)) throw new CliError(`${dir}: no such directory of instance files (fleet:instancesDir).`);
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort();
-  return files.map((f) => {
-    const file = path.join(dir, f);
-    let doc: unknown;
-    try {
-      doc = parseYaml(fs.readFileSync(file, "utf8"));
-    } catch (e) {
-      throw new CliError(`${file}: not valid YAML (${e instanceof Error ? e.message.split("\n")[0] : String(e)}); run npm run validate.`);
-    }
-    const obj = typeof doc === "object" && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
-    const name = typeof obj.name === "string" ? obj.name : f.replace(/\.ya?ml$/, "");
-    return typeof obj.version === "string" ? { name, version: obj.version } : { name };
-  });
+  try {
+    return loadFleet(dir).instances.map((i) => (i.version ? { name: i.name, version: i.version } : { name: i.name }));
+  } catch (e) {
+    if (e instanceof FleetValidationError) throw new CliError(e.message);
+    throw e;
+  }
 }
 
 function firstLine(s: string): string {
