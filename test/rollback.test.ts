@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -407,5 +408,43 @@ describe("instance pins from the instance files", () => {
     fs.writeFileSync(path.join(dir, "bad.yaml"), "title: Bad\nport: 5001\nversion: latest\n");
     expect(() => loadInstancePins(dir)).toThrow(CliError);
     expect(() => loadInstancePins(dir)).toThrow(/bad\.yaml: version: /);
+  });
+});
+
+describe("the real entry point", () => {
+  // `npm run rollback` as a user runs it, with a fake `pulumi` first on PATH that answers from the
+  // fixtures and logs every call with the backend and passphrase it was given.
+  test.skipIf(process.platform === "win32")("finds the CLI, passes the local backend, and makes the same calls", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-rollback-"));
+    const log = path.join(tmp, "log");
+    fs.writeFileSync(
+      path.join(tmp, "pulumi"),
+      [
+        "#!/bin/sh",
+        `echo "$*|$PULUMI_BACKEND_URL|$PULUMI_CONFIG_PASSPHRASE" >> "${log}"`,
+        '[ "$1" = version ] && echo v3.265.0',
+        'if [ "$1 $2" = "stack history" ]; then',
+        `  cat "${FIXTURES}/local-page-size-$8-page-${"$"}{10}.json"`,
+        "fi",
+        "exit 0",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const root = path.join(__dirname, "..");
+    const r = spawnSync(
+      process.execPath,
+      [path.join(root, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", path.join(root, "components", "cli", "rollback.ts"), "--page-size", "5", "--to", "1.1.0", "--yes"],
+      { cwd: root, encoding: "utf8", env: { PATH: `${tmp}:${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: tmp, PULUMI_CONFIG_PASSPHRASE: "pw" } },
+    );
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    const backend = `file://${path.join(root, ".pulumi-state")}`;
+    expect(fs.readFileSync(log, "utf8").split("\n")).toEqual([
+      "version||pw",
+      ...[1, 2, 3, 4].map((p) => `stack history --stack dev --json --show-secrets=false --page-size 5 --page ${p}|${backend}|pw`),
+      `config set fleet:version 1.1.0 --stack dev|${backend}|pw`,
+      `up --yes --stack dev --message Roll back fleet:version 1.4.0 -> 1.1.0 (to update 5)|${backend}|pw`,
+      "",
+    ]);
   });
 });
