@@ -79,7 +79,7 @@ export async function entryRoutes(app: FastifyInstance): Promise<void> {
       .header("content-type", a.mime)
       .header("content-length", a.size)
       // Always a download, never rendered inline: uploaded HTML or SVG cannot run in our origin.
-      .header("content-disposition", contentDisposition(a.filename))
+      .header("content-disposition", contentDisposition(a.filename, { fallback: a.filename.replace(/[^\x20-\x7e]/g, "_") }))
       .header("x-content-type-options", "nosniff")
       .header("content-security-policy", "default-src 'none'; sandbox")
       .send(createReadStream(repos.attachments.fileOf(a)));

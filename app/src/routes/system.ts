@@ -24,7 +24,8 @@ export async function systemRoutes(app: FastifyInstance): Promise<void> {
     return ok ? "ok" : "fail";
   };
 
-  app.get("/api/health", { config: { access: "public" } }, async (_req, reply) => {
+  // Polled every second by Docker and the proxy: keep it out of the info-level request log.
+  app.get("/api/health", { config: { access: "public" }, logLevel: "warn" }, async (_req, reply) => {
     let database: Check = "fail";
     if (!ctx.maintenance) {
       try {
