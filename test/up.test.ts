@@ -161,6 +161,7 @@ function fakeUp(opts: {
   env?: Record<string, string>;
   answer?: (cmd: string, args: string[]) => RunResult;
   interactiveStatus?: number;
+  texts?: Record<string, string>;
 }) {
   const calls: string[] = [];
   const out: string[] = [];
@@ -187,6 +188,7 @@ function fakeUp(opts: {
     mtimeMs: (p) => files.get(p) ?? null,
     isFile: (p) => files.has(p),
     listDir: () => [],
+    readText: (p) => opts.texts?.[p] ?? null,
     mkdir: (p) => calls.push(`mkdir ${p}`),
     writeSecretFile: (p, content) => {
       calls.push(`write600 ${p} ${JSON.stringify(content)}`);
@@ -283,6 +285,40 @@ describe("npm run up", () => {
       "  /repo/node_modules/.bin/pulumi (npm package pulumi): pulumi: fetch failed (it downloads the CLI from get.pulumi.com on first run)",
     ]);
     expect(f.calls.some((c) => c.includes("stack select"))).toBe(false);
+  });
+
+  test("a salt made with another passphrase stops the run before a passphrase is made", () => {
+    const f = fakeUp({ files: INSTALLED, answer, texts: { "/repo/Pulumi.dev.yaml": "encryptionsalt: v1:abc=:v1:def:ghi==\nconfig:\n  fleet:version: 1.0.0\n" } });
+    expect(runUp([], f.deps)).toBe(1);
+    expect(f.err).toEqual([
+      "fleet up: Pulumi.dev.yaml has an encryptionsalt, made with a passphrase this machine does not have\n" +
+        "(no PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE or .pulumi-state/passphrase). Either set the passphrase\n" +
+        "it was made with, or, to start a new local stack, delete the encryptionsalt line (and any `secure:` values) from\n" +
+        "Pulumi.dev.yaml and run `npm run up` again.",
+    ]);
+    expect(f.calls.some((c) => c.startsWith("write600") || c.includes("stack select"))).toBe(false);
+  });
+
+  test("a salt is fine when the passphrase exists", () => {
+    const f = fakeUp({
+      files: { ...INSTALLED, "/repo/.pulumi-state/passphrase": 1 },
+      answer,
+      texts: { "/repo/Pulumi.dev.yaml": "encryptionsalt: v1:abc=:v1:def:ghi==\n" },
+    });
+    expect(runUp([], f.deps)).toBe(0);
+  });
+
+  test("an incorrect passphrase at stack select is explained", () => {
+    const f = fakeUp({
+      files: { ...INSTALLED, "/repo/.pulumi-state/passphrase": 1 },
+      answer: (cmd, args) => (args[0] === "stack" ? { status: 255, stdout: "", stderr: "Created stack 'dev'\nerror: incorrect passphrase\n" } : answer(cmd, args)),
+    });
+    expect(runUp([], f.deps)).toBe(1);
+    expect(f.err).toEqual([
+      "fleet up: could not create or select stack dev: error: incorrect passphrase\n" +
+        "The passphrase does not match the encryptionsalt in Pulumi.dev.yaml; use the passphrase the stack was created with " +
+        "(PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE).",
+    ]);
   });
 
   test("the exit code of pulumi up is the exit code of npm run up", () => {

@@ -239,6 +239,23 @@ function existingStackEnv(env, repoRoot, isFile) {
 }
 
 /**
+ * When `up` is about to make a new passphrase: an `encryptionsalt` already in the stack file was
+ * made with another passphrase, so the new one would be refused. Returns the message, or null.
+ * @param {string} stack
+ * @param {string | null} stackFileText the text of Pulumi.<stack>.yaml, null when it is missing
+ * @returns {string | null}
+ */
+function saltConflict(stack, stackFileText) {
+  if (!stackFileText || !/^encryptionsalt:/m.test(stackFileText)) return null;
+  return (
+    `fleet up: Pulumi.${stack}.yaml has an encryptionsalt, made with a passphrase this machine does not have\n` +
+    "(no PULUMI_CONFIG_PASSPHRASE, PULUMI_CONFIG_PASSPHRASE_FILE or .pulumi-state/passphrase). Either set the passphrase\n" +
+    `it was made with, or, to start a new local stack, delete the encryptionsalt line (and any \`secure:\` values) from\n` +
+    `Pulumi.${stack}.yaml and run \`npm run up\` again.`
+  );
+}
+
+/**
  * The Docker check's verdict from `docker version --format {{.Server.Version}}`.
  * @param {{ status: number | null, stdout: string, stderr: string, error?: { code?: string } }} r
  * @returns {string | null} an error message, or null when the engine answered
@@ -337,6 +354,10 @@ function runUp(argv, d) {
   } else if (pass.source === "state-file") {
     passphraseFile = pass.path;
     if (pass.create) {
+      // A new random passphrase cannot match a salt made with another one; Pulumi would fail with
+      // "incorrect passphrase" after creating the stack (pulumi/pulumi#17759). Say why, first.
+      const conflict = saltConflict(args.stack, d.readText(path.join(d.repoRoot, `Pulumi.${args.stack}.yaml`)));
+      if (conflict) return fail(d, conflict);
       d.mkdir(path.dirname(pass.path));
       d.writeSecretFile(pass.path, d.randomPassphrase() + "\n");
       d.out(
@@ -349,7 +370,11 @@ function runUp(argv, d) {
 
   const sel = d.run(cli.path, ["stack", "select", args.stack, "--create"], { env, cwd: d.repoRoot });
   if (sel.status !== 0) {
-    return fail(d, `fleet up: could not create or select stack ${args.stack}: ${firstLine(sel.stderr) || firstLine(sel.stdout)}`);
+    const why = lastLine(sel.stderr) || lastLine(sel.stdout);
+    const hint = /incorrect passphrase/i.test(why)
+      ? `\nThe passphrase does not match the encryptionsalt in Pulumi.${args.stack}.yaml; use the passphrase the stack was created with (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE).`
+      : "";
+    return fail(d, `fleet up: could not create or select stack ${args.stack}: ${why}${hint}`);
   }
   d.out(`fleet up: stack ${args.stack} selected; running \`pulumi up${args.upArgs.length ? " " + args.upArgs.join(" ") : ""}\``);
   return d.runInteractive(cli.path, ["up", ...args.upArgs], { env, cwd: d.repoRoot });
@@ -376,6 +401,7 @@ module.exports = {
   passphraseDecision,
   pulumiEnv,
   existingStackEnv,
+  saltConflict,
   dockerVerdict,
   findPulumi,
   runUp,
@@ -427,6 +453,13 @@ if (require.main === module) {
         return fs.readdirSync(p);
       } catch {
         return [];
+      }
+    },
+    readText: (p) => {
+      try {
+        return fs.readFileSync(p, "utf8");
+      } catch {
+        return null;
       }
     },
     mkdir: (p) => fs.mkdirSync(p, { recursive: true, mode: 0o700 }),

@@ -25,6 +25,8 @@ export interface UpDeps {
   mtimeMs(path: string): number | null;
   isFile(path: string): boolean;
   listDir(path: string): string[];
+  /** The file's text, or null when it cannot be read. */
+  readText(path: string): string | null;
   mkdir(path: string): void;
   /** Creates a new file readable only by its owner (mode 600); fails if it exists. */
   writeSecretFile(path: string, content: string): void;
@@ -66,6 +68,7 @@ export declare function existingStackEnv(
   repoRoot: string,
   isFile: (p: string) => boolean,
 ): { env: Env; error: string | null };
+export declare function saltConflict(stack: string, stackFileText: string | null): string | null;
 export declare function dockerVerdict(r: RunResult): string | null;
 export declare function findPulumi(
   d: Pick<UpDeps, "env" | "home" | "repoRoot" | "isFile" | "listDir" | "run">,
