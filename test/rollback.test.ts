@@ -143,6 +143,15 @@ describe("reading every page", () => {
     expect(history(5, 2)).toBe("pulumi stack history --stack dev --json --show-secrets=false --page-size 5 --page 2");
   });
 
+  test("the default page size, 10: two calls, the second page short", async () => {
+    const f = fake({ confirm: false });
+    await runRollback([], f.deps);
+    expect(f.calls.slice(0, 2)).toEqual([history(10, 1), history(10, 2)]);
+    expect(f.calls[2]).toBe("confirm Roll back stack dev to fleet:version 1.3.0?");
+    expect(f.out[0]).toBe("Stack dev: the 10 most recent of 15 updates, newest first");
+    expect(f.out[1]?.split("\n")).toHaveLength(13);
+  });
+
   test("page size 3 gives the same history in six calls", () => {
     const f = fake();
     const all = fetchHistory(f.deps.pulumi, "dev", 3);
