@@ -412,6 +412,7 @@ describe("release.yml", () => {
   test("signs the pushed digest keylessly with cosign and verifies it", () => {
     expect(publish.permissions).toEqual({
       contents: "read",
+      actions: "read",
       packages: "write",
       "id-token": "write",
       "security-events": "write",
