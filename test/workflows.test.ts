@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import { validateWorkflow } from "@action-validator/core";
 import Ajv, { type ErrorObject } from "ajv";
 import AjvDraft04 from "ajv-draft-04";
+import { configSchema, manifestSchema } from "release-please";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -346,6 +347,17 @@ describe("release.yml", () => {
       packages: { app: { "release-type": "node", "package-name": "fleet-app", "changelog-path": "CHANGELOG.md" } },
     });
     expect(manifest).toEqual({ app: app.version });
+  });
+
+  test("the release-please config and manifest are valid against release-please's own schemas", () => {
+    const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+    const config = ajv.compile(configSchema);
+    const manifest = ajv.compile(manifestSchema);
+    expect(config(readJson(join(ROOT, ".github/release-please-config.json")))).toBe(true);
+    expect(manifest(readJson(join(ROOT, ".github/.release-please-manifest.json")))).toBe(true);
+    // The schema is checked for real: a wrong type is rejected.
+    expect(config({ packages: { app: { "bump-minor-pre-major": "yes" } } })).toBe(false);
+    expect(manifest({ app: 1 })).toBe(false);
   });
 
   test("builds linux/amd64 and linux/arm64 with QEMU, pushes with SBOM and provenance", () => {
