@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -100,4 +100,18 @@ export async function createEntry(app: FastifyInstance, title: string, descripti
   const res = await app.inject({ method: "POST", url: "/api/entries", headers: AUTH, payload: { typeId: 1, title, description } });
   if (res.statusCode !== 201) throw new Error(`create entry: ${res.statusCode} ${res.body}`);
   return res.json();
+}
+
+/**
+ * A copy of the built app (dist/, package.json) shipped with the given migrations directory,
+ * as an image would ship it; node_modules is linked. Needs `npm run build` first.
+ */
+export function installedApp(migrations: string): string {
+  const dir = path.join(tempDir("fleet-installed-"), "app");
+  mkdirSync(dir);
+  cpSync(path.join(APP_DIR, "dist"), path.join(dir, "dist"), { recursive: true });
+  cpSync(path.join(APP_DIR, "package.json"), path.join(dir, "package.json"));
+  cpSync(migrations, path.join(dir, "migrations"), { recursive: true });
+  symlinkSync(path.join(APP_DIR, "node_modules"), path.join(dir, "node_modules"));
+  return dir;
 }

@@ -1,0 +1,71 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { ConfigError, loadConfig } from "../src/config";
+import { APP_DIR, TOKEN } from "./helpers";
+
+function problems(env: Record<string, string>, opts?: { requireAdminToken?: boolean }): string[] {
+  try {
+    loadConfig(env, opts);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("environment", () => {
+  test("defaults", () => {
+    expect(loadConfig({ ADMIN_TOKEN: TOKEN })).toEqual({
+      port: 8080,
+      host: "0.0.0.0",
+      dataDir: "/data",
+      backupDir: "/backups",
+      appName: "fleet",
+      appTitle: "Fleet",
+      adminToken: TOKEN,
+      publicRead: false,
+      logLevel: "info",
+      maxUploadBytes: 26214400,
+      version: "1.0.0",
+      revision: "unknown",
+      buildDate: "unknown",
+    });
+  });
+
+  test.each([
+    [{ PORT: "http" }, ['PORT="http": must be an integer from 1 to 65535']],
+    [{ PORT: "70000" }, ['PORT="70000": must be an integer from 1 to 65535']],
+    [{ DATA_DIR: "data" }, ['DATA_DIR="data": must be an absolute path, e.g. /data']],
+    [{ APP_NAME: "Home Brews" }, ['APP_NAME="Home Brews": must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit (e.g. homebrews)']],
+    [{ PUBLIC_READ: "yes please" }, ['PUBLIC_READ="yes please": must be true or false']],
+    [{ LOG_LEVEL: "loud" }, ['LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent']],
+    [{ ADMIN_TOKEN: "short" }, ["ADMIN_TOKEN: must be at least 24 characters long (e.g. openssl rand -hex 24)"]],
+  ])("%j is refused naming the variable", (env, expected) => {
+    expect(problems({ ADMIN_TOKEN: TOKEN, ...env })).toEqual(expected);
+  });
+
+  test("a missing ADMIN_TOKEN is refused for the server, not for offline CLI commands", () => {
+    expect(problems({})).toEqual(["ADMIN_TOKEN: is required: set it to a random secret of at least 24 characters"]);
+    expect(problems({}, { requireAdminToken: false })).toEqual([]);
+  });
+
+  test("a bad env exits 1 with one line per problem and no stack trace (real process)", () => {
+    const res = spawnSync(process.execPath, [path.join(APP_DIR, "dist/server.js")], {
+      env: { PATH: process.env.PATH ?? "", PORT: "eighty", ADMIN_TOKEN: "too-short", PUBLIC_READ: "maybe" },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    expect(res.status).toBe(1);
+    expect(res.stdout).toBe("");
+    expect(res.stderr).toBe(
+      [
+        "invalid environment:",
+        '  PORT="eighty": must be an integer from 1 to 65535',
+        "  ADMIN_TOKEN: must be at least 24 characters long (e.g. openssl rand -hex 24)",
+        '  PUBLIC_READ="maybe": must be true or false',
+        "",
+      ].join("\n"),
+    );
+  });
+});
