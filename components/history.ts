@@ -186,7 +186,9 @@ export function chooseTarget(history: readonly HistoryEntry[], stack: string, to
       );
     }
     if (target.kind !== "update") {
-      throw new RollbackError(`update ${to.number} is a ${target.kind}, not an update; pick an update (see the table).`);
+      throw new RollbackError(
+        `update ${to.number} is a ${target.kind}, not an update; pick an update (see the table).`,
+      );
     }
     if (target.result !== "succeeded") {
       throw new RollbackError(`update ${to.number} ${target.result ?? "has no result"}; pick a succeeded update.`);
@@ -291,11 +293,7 @@ export function renderPlan(plan: RollbackPlan, changes: readonly InstanceChange[
   ];
   if (changes.length === 0) lines.push("  (no instance files found)");
   for (const c of changes) {
-    lines.push(
-      c.pinned
-        ? `  ${c.name}: pinned to ${c.pinned}, stays`
-        : `  ${c.name}: ${c.from} -> ${c.to}`,
-    );
+    lines.push(c.pinned ? `  ${c.name}: pinned to ${c.pinned}, stays` : `  ${c.name}: ${c.from} -> ${c.to}`);
   }
   lines.push(
     restoreData

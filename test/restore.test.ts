@@ -17,15 +17,40 @@ import {
 const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
 
 // What the app's `backup list --json` prints (app/src/backup.ts BackupSummary), newest first.
-const summary = (id: string, createdAt: string, reason: string, appVersion: string, from: string | null, to: string | null) =>
-  ({ id, createdAt, reason, appVersion, schemaVersion: 3, fromVersion: from, toVersion: to, entries: 1204, bytes: 5_342_208 });
+const summary = (
+  id: string,
+  createdAt: string,
+  reason: string,
+  appVersion: string,
+  from: string | null,
+  to: string | null,
+) => ({
+  id,
+  createdAt,
+  reason,
+  appVersion,
+  schemaVersion: 3,
+  fromVersion: from,
+  toVersion: to,
+  entries: 1204,
+  bytes: 5_342_208,
+});
 const BACKUPS = [
   summary("homebrews-20261125t020000004z-v1.4.0-s0003", "2026-11-25T02:00:00.004Z", "scheduled", "1.4.0", null, null),
-  summary("homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0", "2026-11-24T09:26:35.081Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+  summary(
+    "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
+    "2026-11-24T09:26:35.081Z",
+    "pre-update",
+    "1.4.0",
+    "1.3.0",
+    "1.4.0",
+  ),
   summary("homebrews-20261124t020000007z-v1.3.0-s0003", "2026-11-24T02:00:00.007Z", "scheduled", "1.3.0", null, null),
 ];
 
-function fake(opts: { ps?: string; list?: CommandResult; restore?: CommandResult; confirm?: boolean; interactive?: boolean } = {}) {
+function fake(
+  opts: { ps?: string; list?: CommandResult; restore?: CommandResult; confirm?: boolean; interactive?: boolean } = {},
+) {
   const calls: string[] = [];
   const out: string[] = [];
   const err: string[] = [];
@@ -54,24 +79,41 @@ describe("the docker commands", () => {
   test("the app container is found by the contract's labels", () => {
     expect(appContainerQuery("prod", "projects")).toEqual([
       "ps",
-      "--filter", "label=fleet.managed=true",
-      "--filter", "label=fleet.stack=prod",
-      "--filter", "label=fleet.instance=projects",
-      "--filter", "label=fleet.role=app",
-      "--format", '{{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}',
+      "--filter",
+      "label=fleet.managed=true",
+      "--filter",
+      "label=fleet.stack=prod",
+      "--filter",
+      "label=fleet.instance=projects",
+      "--filter",
+      "label=fleet.role=app",
+      "--format",
+      '{{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}',
     ]);
   });
 
   test("list and live restore run the app's own CLI in the container", () => {
     expect(backupListCommand("c0ffee")).toEqual(["exec", "c0ffee", "node", "dist/cli.js", "backup", "list", "--json"]);
-    expect(backupRestoreCommand("c0ffee", "b-1")).toEqual(["exec", "c0ffee", "node", "dist/cli.js", "backup", "restore", "b-1", "--live"]);
+    expect(backupRestoreCommand("c0ffee", "b-1")).toEqual([
+      "exec",
+      "c0ffee",
+      "node",
+      "dist/cli.js",
+      "backup",
+      "restore",
+      "b-1",
+      "--live",
+    ]);
   });
 });
 
 describe("the backup list", () => {
   test.each([
     ["an array", JSON.stringify([{ id: "a", from: "1.0.0", to: "1.1.0", createdAt: "t1" }])],
-    ["an object with backups", JSON.stringify({ backups: [{ id: "a", fromVersion: "1.0.0", toVersion: "1.1.0", created: "t1" }] })],
+    [
+      "an object with backups",
+      JSON.stringify({ backups: [{ id: "a", fromVersion: "1.0.0", toVersion: "1.1.0", created: "t1" }] }),
+    ],
     ["nested versions", JSON.stringify([{ id: "a", versions: { from: "1.0.0", to: "1.1.0" }, time: "t1" }])],
   ])("%s", (_what, stdout) => {
     const [b] = parseBackupList(stdout);
@@ -102,11 +144,19 @@ describe("the backup list", () => {
       "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
     );
     // Fields win over the name: a backup whose fields say otherwise does not match by name.
-    expect(transitionBackup(parseBackupList('[{"id": "from-1.3.0-to-1.4.0", "from": "1.2.0", "to": "1.4.0"}]'), "1.3.0", "1.4.0")).toBeUndefined();
+    expect(
+      transitionBackup(
+        parseBackupList('[{"id": "from-1.3.0-to-1.4.0", "from": "1.2.0", "to": "1.4.0"}]'),
+        "1.3.0",
+        "1.4.0",
+      ),
+    ).toBeUndefined();
   });
 
   test("newest by time", () => {
-    expect(newest(parseBackupList(JSON.stringify([...BACKUPS].reverse())))?.id).toBe("homebrews-20261125t020000004z-v1.4.0-s0003");
+    expect(newest(parseBackupList(JSON.stringify([...BACKUPS].reverse())))?.id).toBe(
+      "homebrews-20261125t020000004z-v1.4.0-s0003",
+    );
   });
 
   test("the table", () => {
@@ -172,9 +222,17 @@ describe("npm run restore", () => {
   });
 
   test.each([
-    [["homebrews", "nope", "--yes"], {}, 'fleet restore: instance homebrews has no backup "nope"; list them with npm run restore -- homebrews --list'],
+    [
+      ["homebrews", "nope", "--yes"],
+      {},
+      'fleet restore: instance homebrews has no backup "nope"; list them with npm run restore -- homebrews --list',
+    ],
     [["homebrews", "--latest", "--yes"], { list: ok("[]") }, "fleet restore: instance homebrews has no backups yet."],
-    [["homebrews", "--latest"], { interactive: false }, "fleet restore: stdin is not a terminal, so nobody can confirm; pass --yes to go ahead."],
+    [
+      ["homebrews", "--latest"],
+      { interactive: false },
+      "fleet restore: stdin is not a terminal, so nobody can confirm; pass --yes to go ahead.",
+    ],
     [
       ["ghost"],
       { ps: "" },

@@ -15,7 +15,13 @@ import {
   type HistoryEntry,
   type InstancePin,
 } from "../components/history";
-import { fetchHistory, historyArgs, loadInstancePins, runRollback, type RollbackDeps } from "../components/cli/rollback";
+import {
+  fetchHistory,
+  historyArgs,
+  loadInstancePins,
+  runRollback,
+  type RollbackDeps,
+} from "../components/cli/rollback";
 import { CliError, type CommandResult } from "../components/cli/restore";
 
 const FIXTURES = path.join(__dirname, "fixtures", "history");
@@ -39,15 +45,17 @@ interface Fake {
  * Fakes every effect. `pulumi stack history` answers from the fixture of the requested page size
  * and page; every other call is recorded as one line, `pulumi ...` or `docker ...`.
  */
-function fake(opts: {
-  prefix?: string;
-  confirm?: boolean;
-  interactive?: boolean;
-  up?: CommandResult;
-  history?: (pageSize: string, page: string) => CommandResult;
-  docker?: (args: string[], phase: "before-up" | "after-up") => CommandResult;
-  instances?: InstancePin[];
-} = {}): Fake {
+function fake(
+  opts: {
+    prefix?: string;
+    confirm?: boolean;
+    interactive?: boolean;
+    up?: CommandResult;
+    history?: (pageSize: string, page: string) => CommandResult;
+    docker?: (args: string[], phase: "before-up" | "after-up") => CommandResult;
+    instances?: InstancePin[];
+  } = {},
+): Fake {
   const calls: string[] = [];
   const out: string[] = [];
   const err: string[] = [];
@@ -102,9 +110,21 @@ describe("the history JSON", () => {
     expect(h.map((u) => u.number)).toEqual([15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
     expect(h.map((u) => u.version)).toEqual(Array(15).fill(0));
     expect(h.map((u) => `${u.number}:${u.kind}:${u.result}`)).toEqual([
-      "15:update:succeeded", "14:refresh:succeeded", "13:update:failed", "12:update:failed", "11:update:succeeded",
-      "10:update:succeeded", "9:update:succeeded", "8:update:succeeded", "7:update:failed", "6:refresh:succeeded",
-      "5:update:succeeded", "4:update:succeeded", "3:update:succeeded", "2:destroy:succeeded", "1:update:succeeded",
+      "15:update:succeeded",
+      "14:refresh:succeeded",
+      "13:update:failed",
+      "12:update:failed",
+      "11:update:succeeded",
+      "10:update:succeeded",
+      "9:update:succeeded",
+      "8:update:succeeded",
+      "7:update:failed",
+      "6:refresh:succeeded",
+      "5:update:succeeded",
+      "4:update:succeeded",
+      "3:update:succeeded",
+      "2:destroy:succeeded",
+      "1:update:succeeded",
     ]);
     const nine = h.find((u) => u.number === 9);
     expect(nine?.config?.["fleet:version"]).toEqual({ secret: true });
@@ -122,13 +142,26 @@ describe("the history JSON", () => {
 
   test("an update still in progress has no endTime and no resourceChanges", () => {
     const [running] = parseHistoryPage(fixture("cloud-in-progress.json"));
-    expect([running?.result, running?.endTime, running?.resourceChanges]).toEqual(["in-progress", undefined, undefined]);
+    expect([running?.result, running?.endTime, running?.resourceChanges]).toEqual([
+      "in-progress",
+      undefined,
+      undefined,
+    ]);
   });
 
   test.each([
-    ["error: no stack named 'dev' found", 'pulumi stack history --json printed something that is not JSON: "error: no stack named \'dev\' found"'],
-    ['[{"version": 0}]', "pulumi stack history --json has an unexpected shape at 0.kind: Invalid input: expected string, received undefined"],
-    ['{"version": 0}', "pulumi stack history --json has an unexpected shape at (top level): Invalid input: expected array, received object"],
+    [
+      "error: no stack named 'dev' found",
+      "pulumi stack history --json printed something that is not JSON: \"error: no stack named 'dev' found\"",
+    ],
+    [
+      '[{"version": 0}]',
+      "pulumi stack history --json has an unexpected shape at 0.kind: Invalid input: expected string, received undefined",
+    ],
+    [
+      '{"version": 0}',
+      "pulumi stack history --json has an unexpected shape at (top level): Invalid input: expected array, received object",
+    ],
   ])("bad output %j is refused with %j", (stdout, message) => {
     expect(() => parseHistoryPage(stdout)).toThrow(new RollbackError(message));
   });
@@ -169,12 +202,25 @@ describe("reading every page", () => {
 describe("choosing the target", () => {
   test("default: the newest succeeded update before the current one with another version, skipping failures and refreshes", () => {
     const plan = chooseTarget(local(), "dev");
-    expect([plan.current.number, plan.currentVersion, plan.target.number, plan.targetVersion]).toEqual([15, "1.4.0", 11, "1.3.0"]);
+    expect([plan.current.number, plan.currentVersion, plan.target.number, plan.targetVersion]).toEqual([
+      15,
+      "1.4.0",
+      11,
+      "1.3.0",
+    ]);
   });
 
   test("after a failed roll the current version is the one that failed", () => {
-    const plan = chooseTarget(local().filter((u) => u.number <= 12), "dev");
-    expect([plan.current.number, plan.currentVersion, plan.target.number, plan.targetVersion]).toEqual([12, "1.3.1", 11, "1.3.0"]);
+    const plan = chooseTarget(
+      local().filter((u) => u.number <= 12),
+      "dev",
+    );
+    expect([plan.current.number, plan.currentVersion, plan.target.number, plan.targetVersion]).toEqual([
+      12,
+      "1.3.1",
+      11,
+      "1.3.0",
+    ]);
   });
 
   test.each([
@@ -189,13 +235,22 @@ describe("choosing the target", () => {
   });
 
   test.each([
-    ["9.9.9", "version 9.9.9 never deployed successfully on stack dev; versions that did: 1.4.0, 1.3.0, 1.2.1, 1.1.0, 1.0.0, 0.9.0."],
-    ["1.2.0", "version 1.2.0 never deployed successfully on stack dev; versions that did: 1.4.0, 1.3.0, 1.2.1, 1.1.0, 1.0.0, 0.9.0."],
+    [
+      "9.9.9",
+      "version 9.9.9 never deployed successfully on stack dev; versions that did: 1.4.0, 1.3.0, 1.2.1, 1.1.0, 1.0.0, 0.9.0.",
+    ],
+    [
+      "1.2.0",
+      "version 1.2.0 never deployed successfully on stack dev; versions that did: 1.4.0, 1.3.0, 1.2.1, 1.1.0, 1.0.0, 0.9.0.",
+    ],
     ["1.4.0", "stack dev already runs fleet:version 1.4.0; nothing to roll back."],
     ["7", "update 7 failed; pick a succeeded update."],
     ["6", "update 6 is a refresh, not an update; pick an update (see the table)."],
     ["2", "update 2 is a destroy, not an update; pick an update (see the table)."],
-    ["9", "update 9 ran with a secret fleet:version, so its version cannot be read; pick another update or pass --to <version>."],
+    [
+      "9",
+      "update 9 ran with a secret fleet:version, so its version cannot be read; pick another update or pass --to <version>.",
+    ],
     ["16", "update 16 is not in the history of stack dev (it has updates 1 to 15)."],
   ])("--to %s is refused: %s", (raw, message) => {
     expect(() => chooseTarget(local(), "dev", parseTo(raw))).toThrow(new RollbackError(message));
@@ -203,7 +258,9 @@ describe("choosing the target", () => {
 
   test.each([["abc"], ["0"], ["v1.2.0"], ["1.2"], ["-3"]])("--to %j is neither a number nor a version", (raw) => {
     expect(() => parseTo(raw)).toThrow(
-      new RollbackError(`--to: expected an update number (like 12) or an exact version (like 1.4.0), got ${JSON.stringify(raw)}`),
+      new RollbackError(
+        `--to: expected an update number (like 12) or an exact version (like 1.4.0), got ${JSON.stringify(raw)}`,
+      ),
     );
   });
 
@@ -219,7 +276,9 @@ describe("choosing the target", () => {
   test("nothing older with another version", () => {
     const h = local().filter((u) => u.number <= 1);
     expect(() => chooseTarget(h, "dev")).toThrow(
-      new RollbackError("no earlier succeeded update of stack dev ran a version other than 0.9.0; there is nothing to roll back to."),
+      new RollbackError(
+        "no earlier succeeded update of stack dev ran a version other than 0.9.0; there is nothing to roll back to.",
+      ),
     );
   });
 
@@ -342,10 +401,16 @@ describe("npm run rollback", () => {
   test.each([
     [["--page-size", "0"], 'fleet rollback: --page-size: expected an integer from 1 to 1000, got "0"'],
     [["--page-size", "ten"], 'fleet rollback: --page-size: expected an integer from 1 to 1000, got "ten"'],
-    [["--to"], "fleet rollback: Option '--to <value>' argument missing\n" +
-      "usage: npm run rollback -- [--to <update-number|version>] [--restore-data] [--yes] [--stack S] [--page-size N]"],
-    [["--bogus"], "fleet rollback: Unknown option '--bogus'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- \"--bogus\"\n" +
-      "usage: npm run rollback -- [--to <update-number|version>] [--restore-data] [--yes] [--stack S] [--page-size N]"],
+    [
+      ["--to"],
+      "fleet rollback: Option '--to <value>' argument missing\n" +
+        "usage: npm run rollback -- [--to <update-number|version>] [--restore-data] [--yes] [--stack S] [--page-size N]",
+    ],
+    [
+      ["--bogus"],
+      "fleet rollback: Unknown option '--bogus'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- \"--bogus\"\n" +
+        "usage: npm run rollback -- [--to <update-number|version>] [--restore-data] [--yes] [--stack S] [--page-size N]",
+    ],
   ])("bad arguments %j", async (argv, message) => {
     const f = fake();
     expect(await runRollback(argv, f.deps)).toBe(1);
@@ -357,16 +422,56 @@ describe("npm run rollback", () => {
 describe("npm run rollback --restore-data", () => {
   const ps = (id: string, name: string, version: string) => ok(`${id}\t${name}\t${version}\n`);
   // The app's `backup list --json` (app/src/backup.ts BackupSummary), newest first, one line.
-  const summary = (id: string, createdAt: string, reason: string, appVersion: string, from: string | null, to: string | null) =>
-    ({ id, createdAt, reason, appVersion, schemaVersion: 3, fromVersion: from, toVersion: to, entries: 1204, bytes: 5_342_208 });
+  const summary = (
+    id: string,
+    createdAt: string,
+    reason: string,
+    appVersion: string,
+    from: string | null,
+    to: string | null,
+  ) => ({
+    id,
+    createdAt,
+    reason,
+    appVersion,
+    schemaVersion: 3,
+    fromVersion: from,
+    toVersion: to,
+    entries: 1204,
+    bytes: 5_342_208,
+  });
   const backups = JSON.stringify([
-    summary("homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0", "2026-11-24T09:26:35.081Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
-    summary("homebrews-20261124t090312460z-v1.4.0-s0003-from-1.3.0-to-1.4.0", "2026-11-24T09:03:12.460Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+    summary(
+      "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
+      "2026-11-24T09:26:35.081Z",
+      "pre-update",
+      "1.4.0",
+      "1.3.0",
+      "1.4.0",
+    ),
+    summary(
+      "homebrews-20261124t090312460z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
+      "2026-11-24T09:03:12.460Z",
+      "pre-update",
+      "1.4.0",
+      "1.3.0",
+      "1.4.0",
+    ),
     summary("homebrews-20261124t020000007z-v1.3.0-s0003", "2026-11-24T02:00:00.007Z", "scheduled", "1.3.0", null, null),
-    summary("homebrews-20261117t100946311z-v1.3.1-s0003-from-1.3.0-to-1.3.1", "2026-11-17T10:09:46.311Z", "pre-update", "1.3.1", "1.3.0", "1.3.1"),
+    summary(
+      "homebrews-20261117t100946311z-v1.3.1-s0003-from-1.3.0-to-1.3.1",
+      "2026-11-17T10:09:46.311Z",
+      "pre-update",
+      "1.3.1",
+      "1.3.0",
+      "1.3.1",
+    ),
   ]);
   const docker = (args: string[], phase: "before-up" | "after-up"): CommandResult => {
-    if (args[0] === "ps") return phase === "before-up" ? ps("aaa111", "homebrews-app-1a2b3c4", "1.4.0") : ps("bbb222", "homebrews-app-5d6e7f8", "1.3.0");
+    if (args[0] === "ps")
+      return phase === "before-up"
+        ? ps("aaa111", "homebrews-app-1a2b3c4", "1.4.0")
+        : ps("bbb222", "homebrews-app-5d6e7f8", "1.3.0");
     if (args.includes("list")) return ok(backups);
     return ok("restored\n");
   };
@@ -391,7 +496,12 @@ describe("npm run rollback --restore-data", () => {
   test("a missing backup stops everything before any change", async () => {
     const f = fake({
       instances: [{ name: "homebrews" }, { name: "projects" }],
-      docker: (args, phase) => (args.includes("list") && args[1] === "ppp333" ? ok("[]") : args[0] === "ps" && args.includes("label=fleet.instance=projects") ? ps("ppp333", "projects-app-0a0b0c0", "1.4.0") : docker(args, phase)),
+      docker: (args, phase) =>
+        args.includes("list") && args[1] === "ppp333"
+          ? ok("[]")
+          : args[0] === "ps" && args.includes("label=fleet.instance=projects")
+            ? ps("ppp333", "projects-app-0a0b0c0", "1.4.0")
+            : docker(args, phase),
     });
     expect(await runRollback(["--restore-data", "--yes", "--page-size", "5"], f.deps)).toBe(1);
     expect(f.err).toEqual([
@@ -409,7 +519,11 @@ describe("instance pins from the instance files", () => {
     fs.writeFileSync(path.join(dir, "projects.yaml"), "title: Projects\nport: 5002\nversion: 1.2.1\n");
     fs.writeFileSync(path.join(dir, "crm.yml"), "name: sales\ntitle: Sales\nport: 5003\n");
     fs.writeFileSync(path.join(dir, "notes.txt"), "not an instance\n");
-    expect(loadInstancePins(dir)).toEqual([{ name: "homebrews" }, { name: "projects", version: "1.2.1" }, { name: "sales" }]);
+    expect(loadInstancePins(dir)).toEqual([
+      { name: "homebrews" },
+      { name: "projects", version: "1.2.1" },
+      { name: "sales" },
+    ]);
   });
 
   test("invalid files stop the roll back with the validator's messages", () => {
@@ -443,14 +557,33 @@ describe("the real entry point", () => {
     const root = path.join(__dirname, "..");
     const r = spawnSync(
       process.execPath,
-      [path.join(root, "node_modules", "ts-node", "dist", "bin.js"), "--transpile-only", path.join(root, "components", "cli", "rollback.ts"), "--page-size", "5", "--to", "1.1.0", "--yes"],
-      { cwd: root, encoding: "utf8", env: { PATH: `${tmp}:${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: tmp, PULUMI_CONFIG_PASSPHRASE: "pw" } },
+      [
+        path.join(root, "node_modules", "ts-node", "dist", "bin.js"),
+        "--transpile-only",
+        path.join(root, "components", "cli", "rollback.ts"),
+        "--page-size",
+        "5",
+        "--to",
+        "1.1.0",
+        "--yes",
+      ],
+      {
+        cwd: root,
+        encoding: "utf8",
+        env: {
+          PATH: `${tmp}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+          HOME: tmp,
+          PULUMI_CONFIG_PASSPHRASE: "pw",
+        },
+      },
     );
     expect([r.status, r.stderr]).toEqual([0, ""]);
     const backend = `file://${path.join(root, ".pulumi-state")}`;
     expect(fs.readFileSync(log, "utf8").split("\n")).toEqual([
       "version||pw",
-      ...[1, 2, 3, 4].map((p) => `stack history --stack dev --json --show-secrets=false --page-size 5 --page ${p}|${backend}|pw`),
+      ...[1, 2, 3, 4].map(
+        (p) => `stack history --stack dev --json --show-secrets=false --page-size 5 --page ${p}|${backend}|pw`,
+      ),
       `config set fleet:version 1.1.0 --stack dev|${backend}|pw`,
       `up --yes --stack dev --message Roll back fleet:version 1.4.0 -> 1.1.0 (to update 5)|${backend}|pw`,
       "",

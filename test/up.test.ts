@@ -25,11 +25,20 @@ const ok = (stdout = ""): RunResult => ({ status: 0, stdout, stderr: "" });
 
 describe("decisions", () => {
   test.each([
-    [{ stampMtimeMs: null, lockMtimeMs: 100 }, { command: ["npm", "ci"], reason: "node_modules is missing" }],
-    [{ stampMtimeMs: 50, lockMtimeMs: 100 }, { command: ["npm", "ci"], reason: "node_modules is older than package-lock.json" }],
+    [
+      { stampMtimeMs: null, lockMtimeMs: 100 },
+      { command: ["npm", "ci"], reason: "node_modules is missing" },
+    ],
+    [
+      { stampMtimeMs: 50, lockMtimeMs: 100 },
+      { command: ["npm", "ci"], reason: "node_modules is older than package-lock.json" },
+    ],
     [{ stampMtimeMs: 100, lockMtimeMs: 100 }, null],
     [{ stampMtimeMs: 150, lockMtimeMs: 100 }, null],
-    [{ stampMtimeMs: null, lockMtimeMs: null }, { command: ["npm", "install"], reason: "node_modules is missing and there is no package-lock.json" }],
+    [
+      { stampMtimeMs: null, lockMtimeMs: null },
+      { command: ["npm", "install"], reason: "node_modules is missing and there is no package-lock.json" },
+    ],
     [{ stampMtimeMs: 10, lockMtimeMs: null }, null],
   ])("install %j -> %j", (s, expected) => {
     expect(installDecision(s)).toEqual(expected);
@@ -38,9 +47,12 @@ describe("decisions", () => {
   test.each([
     ["24.11.1", null],
     ["22.0.0", null],
-    ["20.19.0", "fleet up: Node 20.19.0 is too old; fleet needs Node >= 22.\n" +
-      "Install Node 24 LTS (https://nodejs.org, or your version manager), or on Linux x64 run\n" +
-      "`. .ci/provision-node.sh` to fetch it from the npm registry, then run `npm run up` again."],
+    [
+      "20.19.0",
+      "fleet up: Node 20.19.0 is too old; fleet needs Node >= 22.\n" +
+        "Install Node 24 LTS (https://nodejs.org, or your version manager), or on Linux x64 run\n" +
+        "`. .ci/provision-node.sh` to fetch it from the npm registry, then run `npm run up` again.",
+    ],
   ])("node %s", (version, expected) => {
     expect(checkNodeVersion(version)).toBe(expected);
   });
@@ -48,7 +60,10 @@ describe("decisions", () => {
   test.each([
     [[], { stack: "dev", upArgs: [], help: false }],
     [["--yes"], { stack: "dev", upArgs: ["--yes"], help: false }],
-    [["--yes", "--stack", "prod", "--diff"], { stack: "prod", upArgs: ["--yes", "--stack", "prod", "--diff"], help: false }],
+    [
+      ["--yes", "--stack", "prod", "--diff"],
+      { stack: "prod", upArgs: ["--yes", "--stack", "prod", "--diff"], help: false },
+    ],
     [["-s", "qa"], { stack: "qa", upArgs: ["-s", "qa"], help: false }],
     [["--stack=qa"], { stack: "qa", upArgs: ["--stack=qa"], help: false }],
     [["-h"], { stack: "dev", upArgs: ["-h"], help: true }],
@@ -83,28 +98,59 @@ describe("decisions", () => {
   test("PULUMI_HOME moves the installer's and the cache's directories", () => {
     const files = new Set(["/opt/pulumi/bin/pulumi"]);
     expect(
-      pulumiCandidates({ env: { PULUMI_HOME: "/opt/pulumi" }, home: HOME, repoRoot: ROOT, isFile: (p) => files.has(p), listDir: () => [] }),
+      pulumiCandidates({
+        env: { PULUMI_HOME: "/opt/pulumi" },
+        home: HOME,
+        repoRoot: ROOT,
+        isFile: (p) => files.has(p),
+        listDir: () => [],
+      }),
     ).toEqual([{ path: "/opt/pulumi/bin/pulumi", source: "~/.pulumi/bin" }]);
   });
 
   test("backend: the repository's .pulumi-state unless PULUMI_BACKEND_URL is set", () => {
     expect(backendDecision({}, ROOT)).toEqual({ url: "file:///repo/.pulumi-state", local: true, fromEnv: false });
-    expect(backendDecision({ PULUMI_BACKEND_URL: "s3://bucket/fleet" }, ROOT)).toEqual({ url: "s3://bucket/fleet", local: false, fromEnv: true });
+    expect(backendDecision({ PULUMI_BACKEND_URL: "s3://bucket/fleet" }, ROOT)).toEqual({
+      url: "s3://bucket/fleet",
+      local: false,
+      fromEnv: true,
+    });
   });
 
   test.each<[Record<string, string>, string[], object]>([
     [{ PULUMI_CONFIG_PASSPHRASE: "" }, [], { source: "env" }],
     [{ PULUMI_CONFIG_PASSPHRASE: "x", PULUMI_CONFIG_PASSPHRASE_FILE: "/p" }, [], { source: "env" }],
-    [{ PULUMI_CONFIG_PASSPHRASE_FILE: "secrets/pass" }, ["/repo/secrets/pass"], { source: "env-file", path: "/repo/secrets/pass", missing: false }],
-    [{ PULUMI_CONFIG_PASSPHRASE_FILE: "/etc/fleet/pass" }, [], { source: "env-file", path: "/etc/fleet/pass", missing: true }],
-    [{}, ["/repo/.pulumi-state/passphrase"], { source: "state-file", path: "/repo/.pulumi-state/passphrase", create: false }],
+    [
+      { PULUMI_CONFIG_PASSPHRASE_FILE: "secrets/pass" },
+      ["/repo/secrets/pass"],
+      { source: "env-file", path: "/repo/secrets/pass", missing: false },
+    ],
+    [
+      { PULUMI_CONFIG_PASSPHRASE_FILE: "/etc/fleet/pass" },
+      [],
+      { source: "env-file", path: "/etc/fleet/pass", missing: true },
+    ],
+    [
+      {},
+      ["/repo/.pulumi-state/passphrase"],
+      { source: "state-file", path: "/repo/.pulumi-state/passphrase", create: false },
+    ],
     [{}, [], { source: "state-file", path: "/repo/.pulumi-state/passphrase", create: true }],
   ])("passphrase from %j with files %j", (env, files, expected) => {
     expect(passphraseDecision(env, ROOT, (p) => files.includes(p))).toEqual(expected);
   });
 
   test("the CLI's environment", () => {
-    expect(pulumiEnv({ PATH: "/usr/bin", HOME }, { backendUrl: "file:///repo/.pulumi-state", passphraseFile: "/repo/.pulumi-state/passphrase", cliPath: "/opt/p/bin/pulumi" })).toEqual({
+    expect(
+      pulumiEnv(
+        { PATH: "/usr/bin", HOME },
+        {
+          backendUrl: "file:///repo/.pulumi-state",
+          passphraseFile: "/repo/.pulumi-state/passphrase",
+          cliPath: "/opt/p/bin/pulumi",
+        },
+      ),
+    ).toEqual({
       PATH: "/opt/p/bin:/usr/bin",
       HOME,
       PULUMI_BACKEND_URL: "file:///repo/.pulumi-state",
@@ -120,7 +166,9 @@ describe("decisions", () => {
         "no passphrase: .pulumi-state/passphrase does not exist and neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set. " +
         "Deploy first with `npm run up`, or set the passphrase the stack was created with.",
     });
-    expect(existingStackEnv({}, ROOT, () => true).env.PULUMI_CONFIG_PASSPHRASE_FILE).toBe("/repo/.pulumi-state/passphrase");
+    expect(existingStackEnv({}, ROOT, () => true).env.PULUMI_CONFIG_PASSPHRASE_FILE).toBe(
+      "/repo/.pulumi-state/passphrase",
+    );
   });
 
   test.each([
@@ -130,7 +178,11 @@ describe("decisions", () => {
       "fleet up: the docker command was not found. Install Docker Engine (https://docs.docker.com/engine/install/, or `sudo apt-get install docker.io`) and start it.",
     ],
     [
-      { status: 1, stdout: "", stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n" },
+      {
+        status: 1,
+        stdout: "",
+        stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+      },
       "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).\n" +
         "Start the engine (`sudo systemctl start docker`, or open Docker Desktop), check that your user may use it\n" +
         "(`docker version` must show a Server section), or point DOCKER_HOST at a running engine.",
@@ -140,7 +192,11 @@ describe("decisions", () => {
   });
 
   test("no CLI: every place tried, and how to install", () => {
-    expect(noCliMessage([{ path: "/repo/node_modules/.bin/pulumi", source: "npm package pulumi", reason: "pulumi: fetch failed" }])).toBe(
+    expect(
+      noCliMessage([
+        { path: "/repo/node_modules/.bin/pulumi", source: "npm package pulumi", reason: "pulumi: fetch failed" },
+      ]),
+    ).toBe(
       [
         "fleet up: no working Pulumi CLI was found.",
         "  /repo/node_modules/.bin/pulumi (npm package pulumi): pulumi: fetch failed (it downloads the CLI from get.pulumi.com on first run)",
@@ -258,7 +314,14 @@ describe("npm run up", () => {
   });
 
   test("Docker down: stops before installing anything", () => {
-    const f = fakeUp({ files: {}, answer: () => ({ status: 1, stdout: "", stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" }) });
+    const f = fakeUp({
+      files: {},
+      answer: () => ({
+        status: 1,
+        stdout: "",
+        stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+      }),
+    });
     expect(runUp([], f.deps)).toBe(1);
     expect(f.calls).toEqual(["run docker version --format {{.Server.Version}}"]);
     expect(f.err[0]?.split("\n")[0]).toBe(
@@ -276,7 +339,11 @@ describe("npm run up", () => {
     const f = fakeUp({
       files: { ...INSTALLED, "/repo/node_modules/.bin/pulumi": 1 },
       answer: (cmd) =>
-        cmd === "docker" ? ok("27.5.1") : cmd === "/usr/bin/pulumi" ? { status: 126, stdout: "", stderr: "exec format error" } : { status: 1, stdout: "", stderr: "Downloading pulumi v3.265.0...\npulumi: fetch failed\n" },
+        cmd === "docker"
+          ? ok("27.5.1")
+          : cmd === "/usr/bin/pulumi"
+            ? { status: 126, stdout: "", stderr: "exec format error" }
+            : { status: 1, stdout: "", stderr: "Downloading pulumi v3.265.0...\npulumi: fetch failed\n" },
     });
     expect(runUp([], f.deps)).toBe(1);
     expect(f.err[0]?.split("\n").slice(0, 3)).toEqual([
@@ -288,7 +355,11 @@ describe("npm run up", () => {
   });
 
   test("a salt made with another passphrase stops the run before a passphrase is made", () => {
-    const f = fakeUp({ files: INSTALLED, answer, texts: { "/repo/Pulumi.dev.yaml": "encryptionsalt: v1:abc=:v1:def:ghi==\nconfig:\n  fleet:version: 1.0.0\n" } });
+    const f = fakeUp({
+      files: INSTALLED,
+      answer,
+      texts: { "/repo/Pulumi.dev.yaml": "encryptionsalt: v1:abc=:v1:def:ghi==\nconfig:\n  fleet:version: 1.0.0\n" },
+    });
     expect(runUp([], f.deps)).toBe(1);
     expect(f.err).toEqual([
       "fleet up: Pulumi.dev.yaml has an encryptionsalt, made with a passphrase this machine does not have\n" +
@@ -311,7 +382,10 @@ describe("npm run up", () => {
   test("an incorrect passphrase at stack select is explained", () => {
     const f = fakeUp({
       files: { ...INSTALLED, "/repo/.pulumi-state/passphrase": 1 },
-      answer: (cmd, args) => (args[0] === "stack" ? { status: 255, stdout: "", stderr: "Created stack 'dev'\nerror: incorrect passphrase\n" } : answer(cmd, args)),
+      answer: (cmd, args) =>
+        args[0] === "stack"
+          ? { status: 255, stdout: "", stderr: "Created stack 'dev'\nerror: incorrect passphrase\n" }
+          : answer(cmd, args),
     });
     expect(runUp([], f.deps)).toBe(1);
     expect(f.err).toEqual([
@@ -334,7 +408,10 @@ describe("the real entry point, on a copy of the repository layout", () => {
   function layout(withPulumi: boolean, dockerScript = "echo 27.5.1") {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-up-"));
     fs.mkdirSync(path.join(root, "components", "cli"), { recursive: true });
-    fs.copyFileSync(path.join(__dirname, "..", "components", "cli", "up.cjs"), path.join(root, "components", "cli", "up.cjs"));
+    fs.copyFileSync(
+      path.join(__dirname, "..", "components", "cli", "up.cjs"),
+      path.join(root, "components", "cli", "up.cjs"),
+    );
     fs.writeFileSync(path.join(root, "package-lock.json"), "{}\n");
     fs.mkdirSync(path.join(root, "node_modules"));
     fs.writeFileSync(path.join(root, "node_modules", ".package-lock.json"), "{}\n");
@@ -355,31 +432,38 @@ describe("the real entry point, on a copy of the repository layout", () => {
     const run = (args: string[]) =>
       spawnSync(node, [path.join(root, "components", "cli", "up.cjs"), ...args], {
         encoding: "utf8",
-        env: { PATH: `${bin}:${path.dirname(node)}:/usr/bin:/bin`, HOME: path.join(root, "home"), FAKE_PULUMI_LOG: path.join(root, "pulumi.log") },
+        env: {
+          PATH: `${bin}:${path.dirname(node)}:/usr/bin:/bin`,
+          HOME: path.join(root, "home"),
+          FAKE_PULUMI_LOG: path.join(root, "pulumi.log"),
+        },
       });
     return { root, run };
   }
 
-  test.skipIf(process.platform === "win32")("deploys through the CLI with the local backend and a mode-600 passphrase", () => {
-    const { root, run } = layout(true);
-    const first = run(["--yes"]);
-    expect([first.status, first.stderr]).toEqual([0, ""]);
-    const state = path.join(root, ".pulumi-state");
-    const passFile = path.join(state, "passphrase");
-    expect(fs.statSync(passFile).mode & 0o777).toBe(0o600);
-    expect(fs.statSync(state).mode & 0o777).toBe(0o700);
-    const passphrase = fs.readFileSync(passFile, "utf8");
-    expect(passphrase).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
-    expect(fs.readFileSync(path.join(root, "pulumi.log"), "utf8").split("\n")).toEqual([
-      "version||",
-      `stack select dev --create|file://${state}|${passFile}`,
-      `up --yes|file://${state}|${passFile}`,
-      "",
-    ]);
-    const second = run([]);
-    expect(second.status).toBe(0);
-    expect(fs.readFileSync(passFile, "utf8")).toBe(passphrase);
-  });
+  test.skipIf(process.platform === "win32")(
+    "deploys through the CLI with the local backend and a mode-600 passphrase",
+    () => {
+      const { root, run } = layout(true);
+      const first = run(["--yes"]);
+      expect([first.status, first.stderr]).toEqual([0, ""]);
+      const state = path.join(root, ".pulumi-state");
+      const passFile = path.join(state, "passphrase");
+      expect(fs.statSync(passFile).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(state).mode & 0o777).toBe(0o700);
+      const passphrase = fs.readFileSync(passFile, "utf8");
+      expect(passphrase).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+      expect(fs.readFileSync(path.join(root, "pulumi.log"), "utf8").split("\n")).toEqual([
+        "version||",
+        `stack select dev --create|file://${state}|${passFile}`,
+        `up --yes|file://${state}|${passFile}`,
+        "",
+      ]);
+      const second = run([]);
+      expect(second.status).toBe(0);
+      expect(fs.readFileSync(passFile, "utf8")).toBe(passphrase);
+    },
+  );
 
   test.skipIf(process.platform === "win32")("without any CLI: the install hint and exit 1, no stack trace", () => {
     const { run } = layout(false);
@@ -391,7 +475,10 @@ describe("the real entry point, on a copy of the repository layout", () => {
   });
 
   test.skipIf(process.platform === "win32")("Docker not answering: exit 1 with the reason", () => {
-    const { run } = layout(true, 'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1');
+    const { run } = layout(
+      true,
+      'echo "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?" >&2; exit 1',
+    );
     const r = run([]);
     expect(r.status).toBe(1);
     expect(r.stderr.split("\n")[0]).toBe(

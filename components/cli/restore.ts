@@ -67,7 +67,9 @@ export interface AppContainer {
 export function findAppContainer(docker: DockerRunner, stack: string, instance: string): AppContainer {
   const r = docker(appContainerQuery(stack, instance));
   if (r.status !== 0) {
-    throw new CliError(`docker ps failed (exit ${r.status}): ${firstLine(r.stderr) || "no output"}; is Docker running?`);
+    throw new CliError(
+      `docker ps failed (exit ${r.status}): ${firstLine(r.stderr) || "no output"}; is Docker running?`,
+    );
   }
   const found = r.stdout
     .split("\n")
@@ -114,7 +116,9 @@ export function parseBackupList(stdout: string): BackupInfo[] {
   try {
     raw = JSON.parse(stdout);
   } catch {
-    throw new CliError(`backup list --json printed something that is not JSON: ${JSON.stringify(stdout.slice(0, 120))}`);
+    throw new CliError(
+      `backup list --json printed something that is not JSON: ${JSON.stringify(stdout.slice(0, 120))}`,
+    );
   }
   const list = Array.isArray(raw) ? raw : isObject(raw) && Array.isArray(raw.backups) ? raw.backups : undefined;
   if (!list) throw new CliError("backup list --json printed JSON without a list of backups");
@@ -158,7 +162,11 @@ export function newest(backups: readonly BackupInfo[]): BackupInfo | undefined {
 
 /** The backups as a table: id, created, reason, app version, from, to. */
 export function renderBackupTable(backups: readonly BackupInfo[]): string {
-  const table = new Table({ head: ["id", "created", "reason", "app", "from", "to"], style: { head: [], border: [] }, chars: COMPACT });
+  const table = new Table({
+    head: ["id", "created", "reason", "app", "from", "to"],
+    style: { head: [], border: [] },
+    chars: COMPACT,
+  });
   for (const b of backups) {
     const app = typeof b.appVersion === "string" ? b.appVersion : "";
     table.push([b.id, b.createdAt ?? "", b.reason ?? "", app, b.from ?? "", b.to ?? ""]);
@@ -189,7 +197,9 @@ export function realDocker(dockerHost?: string): DockerRunner {
     if (r.error) {
       const code = (r.error as NodeJS.ErrnoException).code;
       throw new CliError(
-        code === "ENOENT" ? "the docker command was not found; install Docker and try again." : `could not run docker: ${r.error.message}`,
+        code === "ENOENT"
+          ? "the docker command was not found; install Docker and try again."
+          : `could not run docker: ${r.error.message}`,
       );
     }
     return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
@@ -236,13 +246,17 @@ export async function runRestore(argv: string[], d: RestoreDeps): Promise<number
 }
 
 async function restore(argv: string[], d: RestoreDeps): Promise<number> {
-  const args = parseCli(argv, {
-    latest: { type: "boolean", default: false },
-    list: { type: "boolean", default: false },
-    stack: { type: "string", default: "dev" },
-    yes: { type: "boolean", default: false },
-    help: { type: "boolean", short: "h", default: false },
-  }, RESTORE_USAGE);
+  const args = parseCli(
+    argv,
+    {
+      latest: { type: "boolean", default: false },
+      list: { type: "boolean", default: false },
+      stack: { type: "string", default: "dev" },
+      yes: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    RESTORE_USAGE,
+  );
   if (args.values.help) {
     d.out(RESTORE_USAGE);
     return 0;
@@ -251,13 +265,16 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
   if (!instance) throw new CliError(`missing the instance name.\n${RESTORE_USAGE}`);
   if (extra.length > 0) throw new CliError(`unexpected arguments: ${extra.join(" ")}.\n${RESTORE_USAGE}`);
   if (backupId && args.values.latest) throw new CliError("give either a backup id or --latest, not both.");
-  if (args.values.list && (backupId || args.values.latest)) throw new CliError("--list only lists; drop the backup id and --latest.");
+  if (args.values.list && (backupId || args.values.latest))
+    throw new CliError("--list only lists; drop the backup id and --latest.");
   const stack = String(args.values.stack);
 
   const container = findAppContainer(d.docker, stack, instance);
   const listed = d.docker(backupListCommand(container.id));
   if (listed.status !== 0) {
-    throw new CliError(`backup list failed in ${container.name} (exit ${listed.status}): ${firstLine(listed.stderr) || firstLine(listed.stdout)}`);
+    throw new CliError(
+      `backup list failed in ${container.name} (exit ${listed.status}): ${firstLine(listed.stderr) || firstLine(listed.stdout)}`,
+    );
   }
   const backups = parseBackupList(listed.stdout);
 
@@ -276,7 +293,11 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
         : `instance ${instance} has no backups yet.`,
     );
   }
-  const ok = await confirmOrYes(d, Boolean(args.values.yes), `Restore ${instance} (stack ${stack}) from backup ${chosen.id}? The app takes a safety backup first.`);
+  const ok = await confirmOrYes(
+    d,
+    Boolean(args.values.yes),
+    `Restore ${instance} (stack ${stack}) from backup ${chosen.id}? The app takes a safety backup first.`,
+  );
   if (!ok) {
     d.out("Restore cancelled; nothing was changed.");
     return 1;
@@ -287,11 +308,18 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
 /**
  * Runs the live restore in a container, streaming the app's own output. Returns the exit code.
  */
-export function restoreInto(d: Pick<RestoreDeps, "docker" | "out" | "err">, instance: string, container: AppContainer, backupId: string): number {
+export function restoreInto(
+  d: Pick<RestoreDeps, "docker" | "out" | "err">,
+  instance: string,
+  container: AppContainer,
+  backupId: string,
+): number {
   d.out(`Restoring ${instance} from ${backupId} in ${container.name} ...`);
   const r = d.docker(backupRestoreCommand(container.id, backupId), { stream: true });
   if (r.status !== 0) {
-    d.err(`fleet restore: restoring ${instance} from ${backupId} failed (exit ${r.status}); the app kept its data (see its output above).`);
+    d.err(
+      `fleet restore: restoring ${instance} from ${backupId} failed (exit ${r.status}); the app kept its data (see its output above).`,
+    );
     return 1;
   }
   d.out(`Restored ${instance} from ${backupId}.`);
@@ -299,14 +327,22 @@ export function restoreInto(d: Pick<RestoreDeps, "docker" | "out" | "err">, inst
 }
 
 /** Asks unless `--yes`; refuses to guess when nobody can answer. */
-export async function confirmOrYes(d: Pick<RestoreDeps, "confirm" | "interactive">, yes: boolean, question: string): Promise<boolean> {
+export async function confirmOrYes(
+  d: Pick<RestoreDeps, "confirm" | "interactive">,
+  yes: boolean,
+  question: string,
+): Promise<boolean> {
   if (yes) return true;
   if (!d.interactive) throw new CliError("stdin is not a terminal, so nobody can confirm; pass --yes to go ahead.");
   return d.confirm(question);
 }
 
 /** parseArgs with errors turned into CliErrors that carry the usage. */
-export function parseCli<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(argv: string[], options: T, usage: string) {
+export function parseCli<T extends NonNullable<Parameters<typeof parseArgs>[0]>["options"]>(
+  argv: string[],
+  options: T,
+  usage: string,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
@@ -337,7 +373,12 @@ function escape(s: string): string {
 }
 
 function firstLine(s: string): string {
-  return s.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+  return (
+    s
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "") ?? ""
+  );
 }
 
 /** The entry point when run as a script (`npm run restore`). */
@@ -348,7 +389,9 @@ async function main(): Promise<void> {
   try {
     dockerHost = readStackConfig(repoRoot, stack).dockerHost;
   } catch (e) {
-    process.stderr.write(`fleet restore: could not read Pulumi.${stack}.yaml: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      `fleet restore: could not read Pulumi.${stack}.yaml: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
     process.exitCode = 1;
     return;
   }

@@ -80,7 +80,9 @@ export function fetchHistory(pulumi: PulumiRunner, stack: string, pageSize: numb
     all.push(...entries);
     if (entries.length < pageSize) return all;
   }
-  throw new RollbackError(`pulumi stack history returned more than ${MAX_PAGES} full pages; pass a larger --page-size.`);
+  throw new RollbackError(
+    `pulumi stack history returned more than ${MAX_PAGES} full pages; pass a larger --page-size.`,
+  );
 }
 
 /** The exact `pulumi stack history` arguments for one page. */
@@ -140,7 +142,8 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
   const restoreData = Boolean(args.values["restore-data"]);
 
   const history = numberHistory(fetchHistory(d.pulumi, stack, pageSize));
-  if (history.length === 0) throw new RollbackError(`stack ${stack} has never been updated; there is nothing to roll back.`);
+  if (history.length === 0)
+    throw new RollbackError(`stack ${stack} has never been updated; there is nothing to roll back.`);
   const shown = Math.min(pageSize, history.length);
   d.out(`Stack ${stack}: the ${shown} most recent of ${history.length} updates, newest first`);
   d.out(renderHistoryTable(history, shown));
@@ -157,7 +160,9 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
       const container = findAppContainer(d.docker, stack, c.name);
       const listed = d.docker(backupListCommand(container.id));
       if (listed.status !== 0) {
-        throw new CliError(`backup list failed for ${c.name} (exit ${listed.status}): ${firstLine(listed.stderr) || firstLine(listed.stdout)}`);
+        throw new CliError(
+          `backup list failed for ${c.name} (exit ${listed.status}): ${firstLine(listed.stderr) || firstLine(listed.stdout)}`,
+        );
       }
       const backup = transitionBackup(parseBackupList(listed.stdout), plan.targetVersion, plan.currentVersion);
       if (backup) {
@@ -176,7 +181,11 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
     }
   }
 
-  const ok = await confirmOrYes(d, Boolean(args.values.yes), `Roll back stack ${stack} to ${VERSION_KEY} ${plan.targetVersion}?`);
+  const ok = await confirmOrYes(
+    d,
+    Boolean(args.values.yes),
+    `Roll back stack ${stack} to ${VERSION_KEY} ${plan.targetVersion}?`,
+  );
   if (!ok) {
     d.out("Roll back cancelled; nothing was changed.");
     return 1;
@@ -185,7 +194,9 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
   const setArgs = ["config", "set", VERSION_KEY, plan.targetVersion, "--stack", stack];
   const set = d.pulumi(setArgs);
   if (set.status !== 0) {
-    throw new RollbackError(`pulumi ${setArgs.join(" ")} failed (exit ${set.status}): ${firstLine(set.stderr) || firstLine(set.stdout)}`);
+    throw new RollbackError(
+      `pulumi ${setArgs.join(" ")} failed (exit ${set.status}): ${firstLine(set.stderr) || firstLine(set.stdout)}`,
+    );
   }
   d.out(`Set ${VERSION_KEY} to ${plan.targetVersion} in Pulumi.${stack}.yaml; running pulumi up --yes ...`);
   const up = d.pulumi(["up", "--yes", "--stack", stack, "--message", rollbackMessage(plan)], { stream: true });
@@ -202,7 +213,9 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
   for (const r of restores) {
     const container = findAppContainer(d.docker, stack, r.instance);
     if (container.version !== plan.targetVersion) {
-      d.err(`fleet rollback: ${r.instance} runs ${container.version || "an unlabelled version"}, not ${plan.targetVersion}; not restoring it.`);
+      d.err(
+        `fleet rollback: ${r.instance} runs ${container.version || "an unlabelled version"}, not ${plan.targetVersion}; not restoring it.`,
+      );
       failed++;
       continue;
     }
@@ -213,7 +226,9 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
       "or the next pulumi up from another checkout rolls forward again.",
   );
   if (failed > 0) {
-    d.err(`fleet rollback: ${failed} of ${restores.length} data restores failed; see above, then use npm run restore -- <instance> <backup-id>.`);
+    d.err(
+      `fleet rollback: ${failed} of ${restores.length} data restores failed; see above, then use npm run restore -- <instance> <backup-id>.`,
+    );
     return 1;
   }
   return 0;
@@ -234,7 +249,12 @@ export function loadInstancePins(dir: string): InstancePin[] {
 }
 
 function firstLine(s: string): string {
-  return s.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+  return (
+    s
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "") ?? ""
+  );
 }
 
 /** The entry point when run as a script (`npm run rollback`). */
@@ -252,9 +272,18 @@ async function main(): Promise<void> {
   };
   const isFile = (p: string) => fs.existsSync(p) && fs.statSync(p).isFile();
   const listDir = (p: string) => (fs.existsSync(p) ? fs.readdirSync(p) : []);
-  const capture = (cmd: string, args: string[], o: { env: NodeJS.ProcessEnv | Record<string, string | undefined>; cwd?: string }) => {
+  const capture = (
+    cmd: string,
+    args: string[],
+    o: { env: NodeJS.ProcessEnv | Record<string, string | undefined>; cwd?: string },
+  ) => {
     const r = spawnSync(cmd, args, { env: o.env as NodeJS.ProcessEnv, cwd: o.cwd ?? repoRoot, encoding: "utf8" });
-    return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", error: r.error as { code?: string } | undefined };
+    return {
+      status: r.status,
+      stdout: r.stdout ?? "",
+      stderr: r.stderr ?? "",
+      error: r.error as { code?: string } | undefined,
+    };
   };
   const { cli, tried } = findPulumi({ env: process.env, home: os.homedir(), repoRoot, isFile, listDir, run: capture });
   if (!cli) return fail(noCliMessage(tried, "npm run rollback").replace(/^fleet up: /, ""));
@@ -295,4 +324,3 @@ if (/rollback\.[cm]?[jt]s$/.test(process.argv[1] ?? "")) {
     process.exitCode = 1;
   });
 }
-

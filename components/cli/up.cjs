@@ -124,8 +124,14 @@ function pulumiCandidates(io) {
 
 /** @param {string} a @param {string} b */
 function compareVersionsDesc(a, b) {
-  const pa = a.replace(/^v/, "").split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.replace(/^v/, "").split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pa = a
+    .replace(/^v/, "")
+    .split(/[.-]/)
+    .map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b
+    .replace(/^v/, "")
+    .split(/[.-]/)
+    .map((x) => Number.parseInt(x, 10) || 0);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
     const d = (pb[i] || 0) - (pa[i] || 0);
     if (d !== 0) return d;
@@ -278,7 +284,12 @@ function dockerVerdict(r) {
 
 /** @param {string} s */
 function firstLine(s) {
-  return (s || "").split("\n").map((l) => l.trim()).find((l) => l !== "") || "";
+  return (
+    (s || "")
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => l !== "") || ""
+  );
 }
 
 /**
@@ -294,14 +305,23 @@ function findPulumi(d) {
     const r = d.run(c.path, ["version"], { env: pulumiEnv(d.env, { cliPath: c.path }) });
     if (r.status === 0) return { cli: { ...c, version: firstLine(r.stdout) }, tried };
     // The npm wrapper prints "Downloading pulumi vX..." first and its error last.
-    tried.push({ ...c, reason: lastLine(r.stderr) || lastLine(r.stdout) || (r.error ? String(r.error.code) : `exit ${r.status}`) });
+    tried.push({
+      ...c,
+      reason: lastLine(r.stderr) || lastLine(r.stdout) || (r.error ? String(r.error.code) : `exit ${r.status}`),
+    });
   }
   return { cli: null, tried };
 }
 
 /** @param {string} s */
 function lastLine(s) {
-  return (s || "").split("\n").map((l) => l.trim()).filter((l) => l !== "").pop() || "";
+  return (
+    (s || "")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "")
+      .pop() || ""
+  );
 }
 
 /**
@@ -335,7 +355,11 @@ function runUp(argv, d) {
   if (install) {
     d.out(`fleet up: ${install.reason}; running \`${install.command.join(" ")}\``);
     const status = d.runInteractive(install.command[0], install.command.slice(1), { env: d.env, cwd: d.repoRoot });
-    if (status !== 0) return fail(d, `fleet up: \`${install.command.join(" ")}\` failed (exit ${status}); fix the error above and run \`npm run up\` again.`);
+    if (status !== 0)
+      return fail(
+        d,
+        `fleet up: \`${install.command.join(" ")}\` failed (exit ${status}); fix the error above and run \`npm run up\` again.`,
+      );
   }
 
   const { cli, tried } = findPulumi(d);
@@ -349,7 +373,8 @@ function runUp(argv, d) {
   const pass = passphraseDecision(d.env, d.repoRoot, d.isFile);
   let passphraseFile;
   if (pass.source === "env-file") {
-    if (pass.missing) return fail(d, `fleet up: PULUMI_CONFIG_PASSPHRASE_FILE points at ${pass.path}, which does not exist.`);
+    if (pass.missing)
+      return fail(d, `fleet up: PULUMI_CONFIG_PASSPHRASE_FILE points at ${pass.path}, which does not exist.`);
     passphraseFile = pass.path;
   } else if (pass.source === "state-file") {
     passphraseFile = pass.path;
@@ -376,7 +401,9 @@ function runUp(argv, d) {
       : "";
     return fail(d, `fleet up: could not create or select stack ${args.stack}: ${why}${hint}`);
   }
-  d.out(`fleet up: stack ${args.stack} selected; running \`pulumi up${args.upArgs.length ? " " + args.upArgs.join(" ") : ""}\``);
+  d.out(
+    `fleet up: stack ${args.stack} selected; running \`pulumi up${args.upArgs.length ? " " + args.upArgs.join(" ") : ""}\``,
+  );
   return d.runInteractive(cli.path, ["up", ...args.upArgs], { env, cwd: d.repoRoot });
 }
 
@@ -422,12 +449,22 @@ if (require.main === module) {
     out: (s) => process.stdout.write(s + "\n"),
     err: (s) => process.stderr.write(s + "\n"),
     run: (cmd, args, o) => {
-      const r = spawnSync(cmd, args, { env: o.env, cwd: o.cwd || repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      const r = spawnSync(cmd, args, {
+        env: o.env,
+        cwd: o.cwd || repoRoot,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       return { status: r.status, stdout: r.stdout || "", stderr: r.stderr || "", error: r.error };
     },
     runInteractive: (cmd, args, o) => {
       // npm on Windows is npm.cmd, which spawn only finds through a shell.
-      const r = spawnSync(cmd, args, { env: o.env, cwd: o.cwd || repoRoot, stdio: "inherit", shell: process.platform === "win32" && cmd === "npm" });
+      const r = spawnSync(cmd, args, {
+        env: o.env,
+        cwd: o.cwd || repoRoot,
+        stdio: "inherit",
+        shell: process.platform === "win32" && cmd === "npm",
+      });
       if (r.error) {
         process.stderr.write(`fleet up: could not run ${cmd}: ${r.error.message}\n`);
         return 1;
