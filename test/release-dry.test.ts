@@ -1,11 +1,15 @@
 import { execFile, execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { formatPlan, LocalGitScm, planRelease } from "../components/cli/release-dry";
 
 const ROOT = resolve(__dirname, "..");
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A throw-away repository with the real release-please config and manifest, and app/ at 1.0.0. */
 function repo(): {
@@ -14,6 +18,7 @@ function repo(): {
   git: (...args: string[]) => string;
 } {
   const dir = mkdtempSync(join(tmpdir(), "fleet-release-dry-"));
+  made.push(dir);
   const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, encoding: "utf8" }).trim();
   git("init", "-q", "-b", "main");
   git("config", "user.email", "dev@example.com");

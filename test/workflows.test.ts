@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -509,7 +509,11 @@ describe("e2e-assert-fleet.mjs (offline, with a stub pulumi and a stub fleet)", 
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as AddressInfo).port;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  const made: string[] = [];
+  afterAll(async () => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+    await new Promise<void>((r) => server.close(() => r()));
+  });
 
   /** A work dir with instances/ and a `pulumi` on PATH that prints the given outputs. */
   function workdir(
@@ -517,6 +521,7 @@ describe("e2e-assert-fleet.mjs (offline, with a stub pulumi and a stub fleet)", 
     outputs: Record<string, { version: string }>,
   ): { cwd: string; env: NodeJS.ProcessEnv } {
     const cwd = mkdtempSync(join(tmpdir(), "fleet-e2e-"));
+    made.push(cwd);
     mkdirSync(join(cwd, "instances"));
     mkdirSync(join(cwd, "bin"));
     for (const name of instances) writeFileSync(join(cwd, "instances", `${name}.yaml`), `title: ${name}\nport: 5000\n`);
