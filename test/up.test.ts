@@ -346,6 +346,7 @@ describe("npm run up", () => {
             : { status: 1, stdout: "", stderr: "Downloading pulumi v3.265.0...\npulumi: fetch failed\n" },
     });
     expect(runUp([], f.deps)).toBe(1);
+    expect(f.out).toEqual(["fleet up: trying the npm package pulumi, which downloads the CLI on its first run ..."]);
     expect(f.err[0]?.split("\n").slice(0, 3)).toEqual([
       "fleet up: no working Pulumi CLI was found.",
       "  /usr/bin/pulumi (PATH): exec format error",

@@ -295,13 +295,16 @@ function firstLine(s) {
 /**
  * Tries each candidate with `pulumi version` and returns the first that works, with the
  * reasons the others failed (the npm wrapper fails here when it cannot download the CLI).
- * @param {Pick<import("./up.d.cts").UpDeps, "env" | "home" | "repoRoot" | "isFile" | "listDir" | "run">} d
+ * @param {Pick<import("./up.d.cts").UpDeps, "env" | "home" | "repoRoot" | "isFile" | "listDir" | "run"> & { out?: (s: string) => void }} d
  * @returns {{ cli: { path: string, source: string, version: string } | null,
  *   tried: { path: string, source: string, reason: string }[] }}
  */
 function findPulumi(d) {
   const tried = [];
   for (const c of pulumiCandidates(d)) {
+    if (c.source === "npm package pulumi" && d.out) {
+      d.out("fleet up: trying the npm package pulumi, which downloads the CLI on its first run ...");
+    }
     const r = d.run(c.path, ["version"], { env: pulumiEnv(d.env, { cliPath: c.path }) });
     if (r.status === 0) return { cli: { ...c, version: firstLine(r.stdout) }, tried };
     // The npm wrapper prints "Downloading pulumi vX..." first and its error last.

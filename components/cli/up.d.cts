@@ -70,7 +70,9 @@ export declare function existingStackEnv(
 ): { env: Env; error: string | null };
 export declare function saltConflict(stack: string, stackFileText: string | null): string | null;
 export declare function dockerVerdict(r: RunResult): string | null;
-export declare function findPulumi(d: Pick<UpDeps, "env" | "home" | "repoRoot" | "isFile" | "listDir" | "run">): {
+export declare function findPulumi(
+  d: Pick<UpDeps, "env" | "home" | "repoRoot" | "isFile" | "listDir" | "run"> & { out?: (line: string) => void },
+): {
   cli: { path: string; source: string; version: string } | null;
   tried: { path: string; source: string; reason: string }[];
 };
