@@ -333,10 +333,10 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
   if (!result.success) {
     for (const issue of result.error.issues) {
       const field = ["fleet:" + String(issue.path[0] ?? ""), ...issue.path.slice(1).map(String)].join(".");
+      // A bad record key is reported as invalid_key wrapping the key schema's own issue.
+      const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
       problems.push(
-        issue.code === "unrecognized_keys"
-          ? `fleet: unknown keys ${issue.keys.join(", ")}`
-          : `${field}: ${issue.message}`,
+        issue.code === "unrecognized_keys" ? `fleet: unknown keys ${issue.keys.join(", ")}` : `${field}: ${message}`,
       );
     }
   }

@@ -240,24 +240,30 @@ function toRendered(req: RegisterRequest, stackUrn: string): RenderedResource {
   };
 }
 
-/** Runs the program under mocks and returns what it registers. Throws {@link RenderError} when it fails. */
-export async function render(options: RenderOptions = {}): Promise<RenderResult> {
-  const projectDir = path.resolve(options.projectDir ?? DEFAULT_PROJECT_DIR);
-  const stack = options.stack ?? "dev";
-  const overrides: Record<string, string> = { ...options.config };
-  if (options.instancesDir !== undefined) overrides["fleet:instancesDir"] = path.resolve(options.instancesDir);
-  if (options.version !== undefined) overrides["fleet:version"] = options.version;
-  const { project, config, secretKeys } = loadStackConfig(projectDir, stack, overrides);
+/** What {@link runUnderMocks} needs to know about the stack. */
+export interface MockStack {
+  readonly project: string;
+  readonly stack: string;
+  /** Full config as Pulumi passes it (PULUMI_CONFIG): `namespace:key` -> string. */
+  readonly config: Readonly<Record<string, string>>;
+  readonly secretKeys: readonly string[];
+}
 
-  // The program and the SDK must come from the same module instances: load both natively.
-  registerLikePulumi(projectDir);
-  const projectRequire = createRequire(path.join(projectDir, "package.json"));
-  const pulumi = projectRequire("@pulumi/pulumi") as PulumiModule;
+/**
+ * Runs `init` as the body of a Pulumi stack under mocks and records every registration, in
+ * construction order, with its options. `pulumi` must be the SDK instance the program uses.
+ * Throws {@link RenderError} (with what was registered) when `init` or a registration fails.
+ */
+export async function runUnderMocks(
+  pulumi: PulumiModule,
+  target: MockStack,
+  init: () => unknown,
+): Promise<{ resources: RenderedResource[]; outputs: Record<string, unknown> }> {
   const runtime = pulumi.runtime as PulumiModule["runtime"] & { waitForRPCs(): Promise<void> };
-
+  const { project, stack, config, secretKeys } = target;
   process.env["PULUMI_CONFIG"] = JSON.stringify(config);
   process.env["PULUMI_CONFIG_SECRET_KEYS"] = JSON.stringify(secretKeys);
-  runtime.setAllConfig(config, secretKeys);
+  runtime.setAllConfig({ ...config }, [...secretKeys]);
   await runtime.setMocks(
     {
       newResource: (args) => ({
@@ -286,49 +292,74 @@ export async function render(options: RenderOptions = {}): Promise<RenderResult>
     registerResourceOutputs(req, cb);
   };
 
+  // Construction order: SDK requests arrive when inputs resolve, so order them as constructed.
+  const constructed = new Map<string, number>();
+  let failure: unknown;
+  try {
+    await runtime.runInPulumiStack(async () => {
+      runtime.registerStackTransformation((args) => {
+        constructed.set(`${args.type}::${args.name}`, constructed.size);
+        return undefined;
+      });
+      // A program that throws is caught here, so the stack itself completes and the SDK leaves
+      // no rejected promises behind (a second render in the same process starts clean).
+      try {
+        return (await init()) as Record<string, unknown>;
+      } catch (err) {
+        failure = err;
+        return {};
+      }
+    });
+    await runtime.waitForRPCs();
+  } catch (err) {
+    failure ??= err;
+  }
+
+  const stackUrn = `urn:pulumi:${stack}::${project}::${STACK_TYPE}::${project}-${stack}`;
+  const position = (req: RegisterRequest) =>
+    constructed.get(`${req.getType()}::${req.getName()}`) ?? Number.MAX_SAFE_INTEGER;
+  const resources = requests
+    .filter((req) => req.getType() !== STACK_TYPE)
+    .sort((a, b) => position(a) - position(b))
+    .map((req) => toRendered(req, stackUrn));
+  if (failure !== undefined) {
+    const message = failure instanceof Error ? failure.message : String(failure);
+    throw new RenderError(message, resources);
+  }
+  return { resources, outputs: clean(stackOutputs) as Record<string, unknown> };
+}
+
+/** Runs the program (index.ts) under mocks and returns what it registers. Throws {@link RenderError} when it fails. */
+export async function render(options: RenderOptions = {}): Promise<RenderResult> {
+  const projectDir = path.resolve(options.projectDir ?? DEFAULT_PROJECT_DIR);
+  const stack = options.stack ?? "dev";
+  const overrides: Record<string, string> = { ...options.config };
+  if (options.instancesDir !== undefined) overrides["fleet:instancesDir"] = path.resolve(options.instancesDir);
+  if (options.version !== undefined) overrides["fleet:version"] = options.version;
+  const { project, config, secretKeys } = loadStackConfig(projectDir, stack, overrides);
+
+  // The program and the SDK must come from the same module instances: load both natively.
+  registerLikePulumi(projectDir);
+  const projectRequire = createRequire(path.join(projectDir, "package.json"));
+  const pulumi = projectRequire("@pulumi/pulumi") as PulumiModule;
+
   // Fresh program modules for every render (the SDK and libraries stay loaded).
   for (const file of Object.keys(projectRequire.cache)) {
     if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`)) {
       delete projectRequire.cache[file];
     }
   }
-
-  // Construction order: SDK requests arrive when inputs resolve, so order them as constructed.
-  const constructed: string[] = [];
-  let failure: unknown;
-  try {
-    await runtime.runInPulumiStack(async () => {
-      pulumi.runtime.registerStackTransformation((args) => {
-        constructed.push(`${args.type}::${args.name}`);
-        return undefined;
-      });
-      return projectRequire(path.join(projectDir, "index.ts")) as Record<string, unknown>;
-    });
-    await runtime.waitForRPCs();
-  } catch (err) {
-    failure = err;
-  }
-
-  const stackUrn = `urn:pulumi:${stack}::${project}::${STACK_TYPE}::${project}-${stack}`;
-  const position = (req: RegisterRequest) => {
-    const i = constructed.indexOf(`${req.getType()}::${req.getName()}`);
-    return i === -1 ? Number.MAX_SAFE_INTEGER : i;
-  };
-  const resources = requests
-    .filter((req) => req.getType() !== STACK_TYPE)
-    .sort((a, b) => position(a) - position(b))
-    .map((req) => toRendered(req, stackUrn));
-
-  if (failure !== undefined) {
-    const message = failure instanceof Error ? failure.message : String(failure);
-    throw new RenderError(message, resources);
-  }
+  const { resources, outputs } = await runUnderMocks(
+    pulumi,
+    { project, stack, config, secretKeys },
+    () => projectRequire(path.join(projectDir, "index.ts")) as unknown,
+  );
   const shownConfig = Object.fromEntries(
     Object.keys(config)
       .sort()
       .map((k) => [k, secretKeys.includes(k) ? SECRET : (config[k] ?? "")]),
   );
-  return { project, stack, config: shownConfig, resources, outputs: clean(stackOutputs) as Record<string, unknown> };
+  return { project, stack, config: shownConfig, resources, outputs };
 }
 
 /** No colours: the table is read in logs and diffs as often as in a terminal. */

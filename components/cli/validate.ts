@@ -1,0 +1,67 @@
+/**
+ * `npm run validate [-- DIR] [--stack S]`: checks every instance file in DIR (default: the stack's
+ * `fleet:instancesDir`, else `instances/`) and the rules across files, without Pulumi.
+ * Exit 0 with one summary line per instance; exit 1 with every problem, one per line.
+ */
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { FleetValidationError, loadFleet, type Fleet } from "../fleet";
+import { planRollout } from "../plan";
+import { parseStackConfig, StackConfigError, type StackConfig } from "../spec";
+import { loadStackConfig } from "./render";
+
+const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+
+/** The stack config from Pulumi.yaml and Pulumi.<stack>.yaml (the parts validation needs). */
+export function readStackConfig(stack: string, projectDir = PROJECT_DIR): StackConfig {
+  const { config } = loadStackConfig(projectDir, stack);
+  const prefix = "fleet:";
+  return parseStackConfig(
+    Object.fromEntries(
+      Object.entries(config)
+        .filter(([k]) => k.startsWith(prefix) && k !== "fleet:secretEnv")
+        .map(([k, v]) => [k.slice(prefix.length), v]),
+    ),
+  );
+}
+
+/** One line per instance: file, name, port, version, wave, backups. */
+export function summarize(fleet: Fleet, stackVersion: string): string[] {
+  const plan = planRollout(fleet.instances);
+  const waveOf = new Map(plan.waves.flatMap((w) => w.instances.map((name) => [name, w.label])));
+  return fleet.instances.map((spec) => {
+    const version = spec.version !== undefined ? `${spec.version} (pinned)` : `${stackVersion} (fleet:version)`;
+    const backups = spec.backup.enabled ? `backups "${spec.backup.schedule}" keep ${spec.backup.keep}` : "backups off";
+    const where = spec.domain !== undefined ? `port ${spec.port} + https://${spec.domain}` : `port ${spec.port}`;
+    return `${fleet.files[spec.name]}: ${spec.name} on ${where}, version ${version}, ${waveOf.get(spec.name)}, ${backups}`;
+  });
+}
+
+/** Runs the command; returns the exit code and the lines for stdout and stderr. */
+export function validateCommand(argv: readonly string[]): { code: number; stdout: string[]; stderr: string[] } {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { stack: { type: "string", default: "dev" } },
+    allowPositionals: true,
+  });
+  try {
+    const config = readStackConfig(values.stack);
+    const dir = positionals[0] ?? path.resolve(PROJECT_DIR, config.instancesDir);
+    const fleet = loadFleet(dir, {
+      reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
+    });
+    return { code: 0, stdout: summarize(fleet, config.version), stderr: [] };
+  } catch (err) {
+    if (err instanceof FleetValidationError || err instanceof StackConfigError) {
+      return { code: 1, stdout: [], stderr: [...err.problems] };
+    }
+    throw err;
+  }
+}
+
+if (typeof module !== "undefined" && require.main === module) {
+  const { code, stdout, stderr } = validateCommand(process.argv.slice(2));
+  for (const line of stdout) process.stdout.write(`${line}\n`);
+  for (const line of stderr) process.stderr.write(`${line}\n`);
+  process.exitCode = code;
+}

@@ -1,0 +1,83 @@
+import { describe, expect, test } from "vitest";
+import { mainCaddyfile, siteBlock, siteFile } from "../components/proxy-config";
+
+/** The whole proxy configuration of a fleet: the main Caddyfile and every site file. */
+function proxyFiles(instances: { name: string; port: number; upstream: number; domain?: string }[]) {
+  return {
+    "/etc/caddy/Caddyfile": mainCaddyfile({ adminPort: 2019 }),
+    ...Object.fromEntries(
+      instances.map((i) => [
+        siteFile(i.name),
+        siteBlock({
+          instance: i.name,
+          port: i.port,
+          upstreamPort: i.upstream,
+          ...(i.domain ? { domain: i.domain } : {}),
+        }),
+      ]),
+    ),
+  };
+}
+
+const MAIN = [
+  "# Managed by fleet. Global options; each instance's site is a file in /config/sites.",
+  "{",
+  "\tadmin 127.0.0.1:2019",
+  "\tpersist_config off",
+  "}",
+  "",
+  "import /config/sites/*.caddy",
+  "",
+].join("\n");
+
+function site(name: string, addresses: string, upstream: number): string {
+  return [
+    `# fleet instance ${name}`,
+    `${addresses} {`,
+    `\treverse_proxy 127.0.0.1:${upstream} {`,
+    "\t\tlb_try_duration 5s",
+    "\t}",
+    "}",
+    "",
+  ].join("\n");
+}
+
+describe("proxy configuration", () => {
+  test("the main Caddyfile takes the admin port", () => {
+    expect(mainCaddyfile({ adminPort: 2100 })).toBe(MAIN.replace("2019", "2100"));
+  });
+
+  test("1 instance", () => {
+    expect(proxyFiles([{ name: "homebrews", port: 5001, upstream: 32768 }])).toEqual({
+      "/etc/caddy/Caddyfile": MAIN,
+      "/config/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
+    });
+  });
+
+  test("2 instances, one with a domain", () => {
+    expect(
+      proxyFiles([
+        { name: "homebrews", port: 5001, upstream: 32768 },
+        { name: "projects", port: 5002, upstream: 32769, domain: "projects.example.com" },
+      ]),
+    ).toEqual({
+      "/etc/caddy/Caddyfile": MAIN,
+      "/config/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
+      "/config/sites/projects.caddy": site("projects", ":5002, projects.example.com", 32769),
+    });
+  });
+
+  test("10 instances: one site file each, the main Caddyfile unchanged", () => {
+    const instances = Array.from({ length: 10 }, (_, k) => ({ name: `app-${k}`, port: 6000 + k, upstream: 40000 + k }));
+    const expected: Record<string, string> = { "/etc/caddy/Caddyfile": MAIN };
+    for (let k = 0; k < 10; k++) expected[`/config/sites/app-${k}.caddy`] = site(`app-${k}`, `:${6000 + k}`, 40000 + k);
+    expect(proxyFiles(instances)).toEqual(expected);
+  });
+
+  test("a site block with a placeholder upstream (as render shows it)", () => {
+    expect(siteBlock({ instance: "homebrews", port: 5001, upstreamPort: "<<homebrews-app.ports[0].external>>" })).toBe(
+      "# fleet instance homebrews\n:5001 {\n\treverse_proxy 127.0.0.1:<<homebrews-app.ports[0].external>> {\n" +
+        "\t\tlb_try_duration 5s\n\t}\n}\n",
+    );
+  });
+});
