@@ -462,6 +462,20 @@ describe("deploy.yml", () => {
     expect(job["runs-on"]).toBe(`\${{ fromJSON(vars.FLEET_DEPLOY_RUNNER || '["self-hosted","linux","fleet"]') }}`);
   });
 
+  test("one deploy per stack at a time", () => {
+    expect(deploy.concurrency).toEqual({ group: "deploy-${{ inputs.stack }}", "cancel-in-progress": false });
+  });
+
+  test("reaches a remote Docker host over SSH only with a pinned host key", () => {
+    const ssh = one(
+      (job.steps ?? []).filter((s) => s.name === "SSH to the Docker host"),
+      "SSH step",
+    );
+    expect(ssh.run).toContain('[ -n "$DOCKER_SSH_KNOWN_HOSTS" ] || {');
+    expect(ssh.run).not.toContain("StrictHostKeyChecking");
+    expect(job.env?.FLEET_DOCKER_HOST).toBe("${{ vars.FLEET_DOCKER_HOST }}");
+  });
+
   test("runs pulumi up for the chosen stack", () => {
     const up = stepsUsing(job, "pulumi/actions").filter((s) => s.with?.command === "up");
     expect(one(up, "pulumi up step").with?.["stack-name"]).toBe("${{ inputs.stack }}");
