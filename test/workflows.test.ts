@@ -377,7 +377,7 @@ describe("release.yml", () => {
         .trim()
         .split("\n")
         .map((l) => l.split("=")[0]),
-    ).toEqual(["VERSION", "REVISION", "BUILD_DATE"]);
+    ).toEqual(["VERSION", "REVISION", "BUILD_DATE", "SOURCE"]);
   });
 
   test("tags X.Y.Z, X.Y, X and latest through docker/metadata-action", () => {
