@@ -369,6 +369,7 @@ describe("release.yml", () => {
     );
     expect(String(push.with?.platforms).split(",")).toEqual(["linux/amd64", "linux/arm64"]);
     expect(push.with?.sbom).toBe(true);
+    expect(push.with?.pull).toBe(true);
     expect(push.with?.provenance).toBe("mode=max");
     expect(push.with?.tags).toBe("${{ steps.meta.outputs.tags }}");
     expect(push.with?.labels).toBe("${{ steps.meta.outputs.labels }}");
