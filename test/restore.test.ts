@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   appContainerQuery,
@@ -151,6 +153,20 @@ describe("the backup list", () => {
         "1.4.0",
       ),
     ).toBeUndefined();
+  });
+
+  test("the real app's output, recorded from fleet-app on a Docker engine", () => {
+    const stdout = fs.readFileSync(path.join(__dirname, "fixtures", "history", "app-backup-list.json"), "utf8");
+    const list = parseBackupList(stdout);
+    expect(list.map((b) => [b.id, b.reason, b.from, b.to])).toEqual([
+      ["demo-20261127t210154521z-v1.0.0-s0002", "pre-restore", undefined, undefined],
+      ["demo-20261127t210151295z-v1.0.0-s0002", "manual", undefined, undefined],
+      ["demo-20261127t210151076z-v1.0.0-s0002-from-0.9.0-to-1.0.0", "pre-update", "0.9.0", "1.0.0"],
+    ]);
+    expect(transitionBackup(list, "0.9.0", "1.0.0")?.id).toBe(
+      "demo-20261127t210151076z-v1.0.0-s0002-from-0.9.0-to-1.0.0",
+    );
+    expect(newest(list)?.id).toBe("demo-20261127t210154521z-v1.0.0-s0002");
   });
 
   test("newest by time", () => {
