@@ -6,6 +6,7 @@ import { describe, expect, test } from "vitest";
 import {
   backendDecision,
   checkNodeVersion,
+  dockerHostOf,
   dockerVerdict,
   existingStackEnv,
   installDecision,
@@ -191,6 +192,17 @@ describe("decisions", () => {
     expect(dockerVerdict(r)).toBe(expected);
   });
 
+  test.each([
+    [null, null],
+    ["config:\n  fleet:version: 1.0.0\n", null],
+    ['config:\n  fleet:dockerHost: ""\n', null],
+    ["config:\n  fleet:dockerHost: ssh://deploy@host.example\n", "ssh://deploy@host.example"],
+    ['config:\n  fleet:dockerHost: "tcp://10.0.0.5:2376" # the build box\n', "tcp://10.0.0.5:2376"],
+    ["config:\n  fleet:dockerHost: 'unix:///run/user/1000/docker.sock'\n", "unix:///run/user/1000/docker.sock"],
+  ])("fleet:dockerHost in %j is %j", (text, expected) => {
+    expect(dockerHostOf(text)).toBe(expected);
+  });
+
   test("no CLI: every place tried, and how to install", () => {
     expect(
       noCliMessage([
@@ -327,6 +339,21 @@ describe("npm run up", () => {
     expect(f.err[0]?.split("\n")[0]).toBe(
       "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).",
     );
+  });
+
+  test("the Docker check asks the stack's fleet:dockerHost", () => {
+    const f = fakeUp({
+      files: {},
+      texts: { "/repo/Pulumi.dev.yaml": "config:\n  fleet:dockerHost: ssh://deploy@host.example\n" },
+      answer: () => ({
+        status: 1,
+        stdout: "",
+        stderr: "error during connect: ssh: connect to host host.example port 22: Connection refused",
+      }),
+    });
+    expect(runUp([], f.deps)).toBe(1);
+    expect(f.envs["docker version"]?.DOCKER_HOST).toBe("ssh://deploy@host.example");
+    expect(f.err[0]?.split("\n").at(-1)).toBe("(Pulumi.dev.yaml sets fleet:dockerHost ssh://deploy@host.example.)");
   });
 
   test("a failing npm ci stops the run", () => {

@@ -262,6 +262,18 @@ function saltConflict(stack, stackFileText) {
 }
 
 /**
+ * `fleet:dockerHost` from the text of Pulumi.<stack>.yaml, read with a regular expression
+ * because this runs before `npm install` (no YAML parser yet). Empty means the local socket.
+ * @param {string | null} stackFileText
+ * @returns {string | null}
+ */
+function dockerHostOf(stackFileText) {
+  const m = /^\s+fleet:dockerHost:[ \t]*(?:"([^"]*)"|'([^']*)'|([^\s#]+))?/m.exec(stackFileText || "");
+  const value = m ? (m[1] ?? m[2] ?? m[3] ?? "") : "";
+  return value === "" ? null : value;
+}
+
+/**
  * The Docker check's verdict from `docker version --format {{.Server.Version}}`.
  * @param {{ status: number | null, stdout: string, stderr: string, error?: { code?: string } }} r
  * @returns {string | null} an error message, or null when the engine answered
@@ -346,8 +358,18 @@ function runUp(argv, d) {
   const nodeProblem = checkNodeVersion(d.nodeVersion);
   if (nodeProblem) return fail(d, nodeProblem);
 
-  const dockerProblem = dockerVerdict(d.run("docker", ["version", "--format", "{{.Server.Version}}"], { env: d.env }));
-  if (dockerProblem) return fail(d, dockerProblem);
+  // The engine the stack deploys to: `fleet:dockerHost` when the stack file sets it.
+  const stackFile = d.readText(path.join(d.repoRoot, `Pulumi.${args.stack}.yaml`));
+  const dockerHost = dockerHostOf(stackFile);
+  const dockerEnv = dockerHost ? { ...d.env, DOCKER_HOST: dockerHost } : d.env;
+  const dockerProblem = dockerVerdict(
+    d.run("docker", ["version", "--format", "{{.Server.Version}}"], { env: dockerEnv }),
+  );
+  if (dockerProblem)
+    return fail(
+      d,
+      dockerHost ? `${dockerProblem}\n(Pulumi.${args.stack}.yaml sets fleet:dockerHost ${dockerHost}.)` : dockerProblem,
+    );
 
   const install = installDecision({
     stampMtimeMs:
@@ -384,7 +406,7 @@ function runUp(argv, d) {
     if (pass.create) {
       // A new random passphrase cannot match a salt made with another one; Pulumi would fail with
       // "incorrect passphrase" after creating the stack (pulumi/pulumi#17759). Say why, first.
-      const conflict = saltConflict(args.stack, d.readText(path.join(d.repoRoot, `Pulumi.${args.stack}.yaml`)));
+      const conflict = saltConflict(args.stack, stackFile);
       if (conflict) return fail(d, conflict);
       d.mkdir(path.dirname(pass.path));
       d.writeSecretFile(pass.path, d.randomPassphrase() + "\n");
@@ -432,6 +454,7 @@ module.exports = {
   pulumiEnv,
   existingStackEnv,
   saltConflict,
+  dockerHostOf,
   dockerVerdict,
   findPulumi,
   runUp,

@@ -69,6 +69,7 @@ export declare function existingStackEnv(
   isFile: (p: string) => boolean,
 ): { env: Env; error: string | null };
 export declare function saltConflict(stack: string, stackFileText: string | null): string | null;
+export declare function dockerHostOf(stackFileText: string | null): string | null;
 export declare function dockerVerdict(r: RunResult): string | null;
 export declare function findPulumi(
   d: Pick<UpDeps, "env" | "home" | "repoRoot" | "isFile" | "listDir" | "run"> & { out?: (line: string) => void },
