@@ -1,4 +1,5 @@
 import cookie from "@fastify/cookie";
+import formbody from "@fastify/formbody";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type HTTPMethods } from "fastify";
 import { type Access, allowed, isAdminRequest, LOGIN_PATH } from "./auth";
@@ -63,6 +64,8 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   });
 
   await app.register(cookie);
+  // HTML forms of the server-rendered pages post application/x-www-form-urlencoded.
+  await app.register(formbody);
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 1, fields: 5, parts: 6 },
     // Keep the client's name as sent, so a name with a path in it is refused instead of silently cut.

@@ -407,6 +407,11 @@ export function readLastRun(backupDir: string): LastRun | null {
   }
 }
 
+/** The last backup attempt and the newest backup on disk (for the UI and the API). */
+export function backupStatus(backupDir: string): { lastRun: LastRun | null; newest: BackupSummary | null } {
+  return { lastRun: readLastRun(backupDir), newest: listBackups(backupDir)[0] ?? null };
+}
+
 /** {@link createBackup} that also records the outcome for metrics. */
 export function createBackupRecorded(opts: CreateBackupOptions): CreatedBackup {
   const reason = opts.reason ?? "manual";

@@ -28,13 +28,15 @@ export function pathsFor(dataDir: string, backupDir: string): Paths {
 }
 
 /*
- * Node 24.19+ aborts the process ("Assertion failed: (env) != nullptr" in
- * node::RemoveEnvironmentCleanupHook) when V8 garbage-collects a better-sqlite3 12 Database or
- * Statement (node::ObjectWrap). Reported upstream as WiseLibs/better-sqlite3#1515, closed without
- * a fix; 13.x moved to node-addon-api. We stay on 12 and keep every such object reachable for the
- * life of the process: connections are few (one live, a few per backup), and statements are
- * cached by SQL text, so this is bounded. Never call `new Database`, `db.prepare` or `db.pragma`
- * directly: use {@link openFile}, {@link stmt} and `db.exec("PRAGMA ...")`.
+ * Built against Node >= 24.19 headers, node::ObjectWrap registers an environment cleanup hook in
+ * its constructor and removes it in its destructor, which CHECKs for a current Environment. When
+ * V8's GC finalizes a better-sqlite3 12 Database or Statement (raw ObjectWrap; 13 moved to
+ * node-addon-api) there may be none, and the process aborts: "Assertion failed: (env) != nullptr"
+ * in node::RemoveEnvironmentCleanupHook (WiseLibs/better-sqlite3#1515, closed without a fix;
+ * analysis in Drakon-Systems-Ltd/ShieldCortex#464). We stay on 12 and keep every such object
+ * reachable for the life of the process: connections are few (one live, a few per backup) and
+ * statements are cached by SQL text, so this is bounded. Never call `new Database`, `db.prepare`
+ * or `db.pragma` directly: use {@link openFile}, {@link stmt} and `db.exec("PRAGMA ...")`.
  */
 const keepAlive = new Set<Db>();
 const statementCache = new Map<Db, Map<string, Database.Statement>>();

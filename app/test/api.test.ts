@@ -190,6 +190,13 @@ describe("JSON API", () => {
     expect(forged.statusCode).toBe(401);
     const session = await app.inject({ url: "/api/session", cookies: { fleet_session: cookie.value } });
     expect(session.json()).toEqual({ admin: true, publicRead: false });
+    const form = await app.inject({
+      method: "POST",
+      url: "/api/login",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      payload: `token=${encodeURIComponent(AUTH.authorization.slice(7))}`,
+    });
+    expect(form.statusCode).toBe(204);
     const logout = await app.inject({ method: "POST", url: "/api/logout" });
     expect(logout.cookies.find((c) => c.name === "fleet_session")!.value).toBe("");
   });
@@ -234,6 +241,8 @@ describe("JSON API", () => {
     expect(lines).toContain("fleet_entries 1");
     expect(lines).toContain("fleet_schema_version 2");
     expect(lines).toContain("fleet_backup_last_success 1");
+    const last = (await app.inject({ url: "/api/backups/last", headers: AUTH })).json();
+    expect([last.lastRun.ok, last.lastRun.reason, last.newest.id]).toEqual([true, "manual", last.lastRun.id]);
     expect(lines.some((l) => /^fleet_backup_last_age_seconds 0(\.\d+)?$/.test(l))).toBe(true);
     expect(lines.some((l) => /^fleet_db_size_bytes [1-9]\d*$/.test(l))).toBe(true);
     expect(lines.some((l) => l.startsWith('fleet_http_request_duration_seconds_count{method="POST",route="/api/entries",status_code="201"} 1'))).toBe(true);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { createBackupRecorded, listBackups, pruneBackups, readLastRun, readManifest, verifyBackup } from "../backup";
+import { backupStatus, createBackupRecorded, listBackups, pruneBackups, readManifest, verifyBackup } from "../backup";
 import { parse } from "../http";
 
 const createBody = z.strictObject({
@@ -19,10 +19,7 @@ export async function backupRoutes(app: FastifyInstance): Promise<void> {
   const { paths, config } = ctx;
 
   app.get("/api/backups", async () => ({ items: listBackups(paths.backupDir) }));
-  app.get("/api/backups/last", async () => ({
-    lastRun: readLastRun(paths.backupDir),
-    newest: listBackups(paths.backupDir)[0] ?? null,
-  }));
+  app.get("/api/backups/last", async () => backupStatus(paths.backupDir));
   app.post("/api/backups", async (req, reply) => {
     const body = parse(createBody, req.body ?? {}, "body");
     const created = createBackupRecorded({
