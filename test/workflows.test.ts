@@ -1,5 +1,14 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +17,7 @@ import { validateWorkflow } from "@action-validator/core";
 import Ajv, { type ErrorObject } from "ajv";
 import AjvDraft04 from "ajv-draft-04";
 import { configSchema, manifestSchema } from "release-please";
+import { loadFleet } from "../components/fleet";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -279,6 +289,24 @@ describe("ci.yml", () => {
         script.indexOf(`pulumi up --yes --skip-preview --stack "$STACK"`),
       );
       expect(script.indexOf("pulumi config set")).toBeGreaterThanOrEqual(0);
+    });
+
+    test("the example fleet plus the pinned instance, as the job writes it, is a valid fleet", () => {
+      const dir = mkdtempSync(join(tmpdir(), "fleet-e2e-instances-"));
+      try {
+        for (const f of readdirSync(join(ROOT, "instances"))) copyFileSync(join(ROOT, "instances", f), join(dir, f));
+        // The job's sed: s/^version: .*/version: "<first>"/
+        const fixture = readFileSync(join(ROOT, "test/fixtures/workflows/e2e-pinned.yaml"), "utf8");
+        writeFileSync(join(dir, "e2e-pinned.yaml"), fixture.replace(/^version: .*$/m, 'version: "2.3.4"'));
+        const fleet = loadFleet(dir);
+        expect(fleet.instances.map((i) => [i.name, i.port, i.version ?? null])).toEqual([
+          ["e2e-pinned", 5003, "2.3.4"],
+          ["homebrews", 5001, null],
+          ["projects", 5002, null],
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test("the pinned fixture has exactly one version line for the job to rewrite", () => {
