@@ -20,10 +20,12 @@ const registered = new Map<string, tsNode.Service>();
 
 /**
  * Registers (once per project directory and process) a ts-node service configured like Pulumi's
- * runtime. A ts-node instance registered earlier (the `ts-node` CLI that runs this script) is
+ * runtime, and makes it the only enabled one. A ts-node instance registered earlier (the `ts-node` CLI that runs this script) is
  * disabled, so each program file is compiled exactly once, by this service.
  */
 export function registerLikePulumi(projectDir: string): tsNode.Service {
+  // One project's service compiles at a time: the others step aside (their files are not loaded again).
+  for (const [dir, service] of registered) service.enabled(dir === projectDir);
   const existing = registered.get(projectDir);
   if (existing) return existing;
   const projectRequire = createRequire(path.join(projectDir, "package.json"));
