@@ -1,7 +1,7 @@
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import multipart from "@fastify/multipart";
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type HTTPMethods } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type HTTPMethods } from "fastify";
 import { type Access, allowed, isAdminRequest, LOGIN_PATH } from "./auth";
 import type { AppContext } from "./context";
 import { errorBody, installErrorHandling } from "./http";
@@ -52,7 +52,18 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   });
   app.decorate("ctx", ctx);
   app.decorate("metrics", createMetrics(ctx));
-  app.decorateRequest("isAdmin", false);
+  // Computed on first use: public routes such as /api/health never pay for it.
+  const adminCache = new WeakMap<object, boolean>();
+  app.decorateRequest("isAdmin", {
+    getter(this: FastifyRequest) {
+      let v = adminCache.get(this);
+      if (v === undefined) {
+        v = isAdminRequest(config, this);
+        adminCache.set(this, v);
+      }
+      return v;
+    },
+  });
   const routeList: RouteInfo[] = [];
   app.decorate("routeList", routeList);
   app.addHook("onRoute", (route) => {
@@ -83,7 +94,6 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   app.addHook("onRequest", async (req, reply) => {
     counted.add(req);
     ctx.inFlight++;
-    req.isAdmin = isAdminRequest(config, req);
     const route = req.routeOptions;
     if (ctx.maintenance && route.url !== "/api/health") {
       return reply.code(503).header("retry-after", "5").send(errorBody(503, "maintenance: a restore is running, retry shortly"));

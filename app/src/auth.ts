@@ -18,8 +18,8 @@ declare module "fastify" {
     onDenied?: "json" | "redirect";
   }
   interface FastifyRequest {
-    /** True when the request carries the admin token (header or session cookie). */
-    isAdmin: boolean;
+    /** True when the request carries the admin token (header or session cookie). Read-only, computed on first use. */
+    readonly isAdmin: boolean;
   }
 }
 
