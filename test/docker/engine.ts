@@ -5,14 +5,14 @@
 import { execFile } from "node:child_process";
 import { cp, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { docker, type Render } from "./replay";
 
 const run = promisify(execFile);
 
 /** The repository root. */
-export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+export const ROOT = resolve(__dirname, "../..");
 
 /** The label every image the tier builds carries, so clean-up touches nothing else. */
 export const TIER_LABEL = "fleet.test=docker-tier";

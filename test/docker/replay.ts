@@ -146,7 +146,8 @@ export function containerCreateArgs(name: string, inputs: Record<string, unknown
   if (hc) {
     only("healthcheck", hc, ["tests", "interval", "timeout", "startPeriod", "startInterval", "retries"]);
     const tests = hc.tests as string[];
-    if (tests[0] === "CMD-SHELL") a.push("--health-cmd", tests.slice(1).join(" "));
+    if (tests[0] === "NONE") a.push("--no-healthcheck");
+    else if (tests[0] === "CMD-SHELL") a.push("--health-cmd", tests.slice(1).join(" "));
     else if (tests[0] === "CMD") a.push("--health-cmd", JSON.stringify(tests.slice(1)));
     else throw new Error(`replayer: healthcheck.tests must start with CMD or CMD-SHELL, got ${tests[0]}`);
     if (hc.interval) a.push("--health-interval", hc.interval as string);
@@ -186,7 +187,7 @@ export function containerCreateArgs(name: string, inputs: Record<string, unknown
   if (inputs.stopSignal) a.push("--stop-signal", inputs.stopSignal as string);
   if (inputs.workingDir) a.push("--workdir", inputs.workingDir as string);
   const entry = inputs.entrypoints as string[] | undefined;
-  if (entry && entry.length > 0) a.push("--entrypoint", entry[0]);
+  if (entry?.[0] !== undefined) a.push("--entrypoint", entry[0]);
   a.push(inputs.image as string);
   if (entry && entry.length > 1) a.push(...entry.slice(1));
   a.push(...((inputs.command as string[] | undefined) ?? []));
@@ -230,7 +231,7 @@ export class Replayer {
   resolve(value: unknown): unknown {
     if (typeof value === "string") {
       const whole = /^<<([A-Za-z0-9_.-]+?)\.([A-Za-z0-9_.[\]]+)>>$/.exec(value);
-      if (whole) return this.lookup(whole[1], whole[2]);
+      if (whole?.[1] && whole[2]) return this.lookup(whole[1], whole[2]);
       return value.replace(PLACEHOLDER, (_m, n: string, p: string) => String(this.lookup(n, p)));
     }
     if (Array.isArray(value)) return value.map((v) => this.resolve(v));
@@ -387,8 +388,8 @@ export class Replayer {
   private async runCommand(r: RenderedResource, inputs: Record<string, unknown>, script: string | undefined): Promise<Record<string, unknown>> {
     only(`command ${r.name}`, inputs, ["create", "update", "delete", "environment", "stdin", "triggers", "interpreter", "dir", "logging", "addPreviousOutputInEnv"]);
     if (script === undefined) return { stdout: "", stderr: "" };
-    const interpreter = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
-    const stdout = await shell(interpreter[0], [...interpreter.slice(1), script], (inputs.environment as Record<string, string> | undefined) ?? {}, inputs.stdin as string | undefined);
+    const [program = "/bin/sh", ...flags] = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
+    const stdout = await shell(program, [...flags, script], (inputs.environment as Record<string, string> | undefined) ?? {}, inputs.stdin as string | undefined);
     return { stdout };
   }
 
