@@ -100,7 +100,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     }
     if (route.url === undefined) return; // unknown route: the JSON 404 handler answers
     const access = route.config.access ?? "admin";
-    if (allowed(config, access, req.isAdmin)) return;
+    if (access === "public" || allowed(config, access, req.isAdmin)) return;
     if (route.config.onDenied === "redirect") {
       return reply.redirect(`${LOGIN_PATH}?next=${encodeURIComponent(req.url)}`, 303);
     }

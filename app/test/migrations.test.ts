@@ -87,7 +87,15 @@ describe("migrations", () => {
     const dir = migrationsDir(2);
     openCtx(root, dir).close();
     writeFileSync(path.join(dir, "0002_default_entry_type.sql"), "-- edited after release\nSELECT 1;\n");
-    expect(() => openCtx(root, dir)).toThrow(/^migration 0002_default_entry_type\.sql changed after it was applied \(checksum [0-9a-f]{12} in the database, [0-9a-f]{12} in the file\); never edit applied migrations, add a new one$/);
+    const message = /^migration 0002_default_entry_type\.sql changed after it was applied \(checksum [0-9a-f]{12} in the database, [0-9a-f]{12} in the file\); never edit applied migrations, add a new one$/;
+    expect(() => openCtx(root, dir)).toThrow(message);
+    const res = spawnSync(process.execPath, [path.join(installedApp(dir), "dist/server.js")], {
+      env: { ...process.env, ...testEnv(root), PORT: "18998" },
+      encoding: "utf8",
+      timeout: 15_000,
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(new RegExp(`^refusing to start: ${message.source.slice(1, -1)}\n$`));
   });
 
   test("a database newer than the code is refused", () => {
