@@ -12,6 +12,7 @@ import { entryRoutes } from "./routes/entries";
 import { settingsRoutes } from "./routes/settings";
 import { systemRoutes } from "./routes/system";
 import { typeRoutes } from "./routes/types";
+import { webRoutes } from "./web/routes";
 
 /** A registered route and its access rule (for the auth test and for documentation). */
 export interface RouteInfo {
@@ -126,6 +127,6 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   await app.register(typeRoutes);
   await app.register(entryRoutes);
   await app.register(backupRoutes);
-  // Server-rendered pages plug in here: await app.register(webRoutes);
+  await app.register(webRoutes);
   return app;
 }

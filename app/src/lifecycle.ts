@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { createBackupRecorded } from "./backup";
-import { type Db, openDatabase, type Paths, withFileLock } from "./db";
+import { type Db, openDatabase, openReadOnly, type Paths, withFileLock } from "./db";
 import { applyPending, type Migration, migrationStatus, type MigrationStatus } from "./migrations";
 
 /** Options of {@link openAndMigrate}. */
@@ -60,7 +60,7 @@ export function openAndMigrate(opts: OpenAndMigrateOptions): Opened {
 /** Migration status of the database at `paths` without changing it (for `migrate status`). */
 export function statusOf(paths: Paths, migrations: Migration[]): MigrationStatus | null {
   if (!existsSync(paths.dbFile)) return null;
-  const db = openDatabase(paths.dbFile);
+  const db = openReadOnly(paths.dbFile);
   try {
     return migrationStatus(db, migrations);
   } finally {
