@@ -102,6 +102,8 @@ describe("JSON API", () => {
     const search = async (qs: string) => (await app.inject({ url: `/api/entries?${qs}`, headers: AUTH })).json();
     expect((await search("q=roast")).items.map((e: { id: number }) => e.id)).toEqual([a.id]);
     expect((await search("q=citra")).items.map((e: { id: number }) => e.id)).toEqual([c.id]);
+    const fillers = await search("q=fill&limit=3&offset=1");
+    expect([fillers.total, fillers.items.map((e: { title: string }) => e.title)]).toEqual([25, ["Filler 23", "Filler 22", "Filler 21"]]);
     expect((await search("q=" + encodeURIComponent('NEAR("x" AND) *'))).total).toBe(0);
     const page1 = await search("limit=10&offset=0");
     const page3 = await search("limit=10&offset=20");

@@ -145,19 +145,23 @@ export class EntryRepository {
     if (stmt(this.db(), "DELETE FROM entries WHERE id = ?").run(id).changes === 0) throw new NotFoundError("entry", id);
   }
 
-  /** Lists entries: full-text search over title, description and notes, filters, paging. Newest first, or best match first with `q`. */
+  /**
+   * Lists entries, newest first: full-text search over title, description and notes, filters,
+   * paging. Search results are ordered newest first too (not by relevance): predictable, and
+   * FTS5 can walk its index in rowid order and stop at the page instead of ranking every match.
+   */
   list(query: EntryQuery): Page<Entry> {
     const where: string[] = [];
     const params: unknown[] = [];
-    let from = "";
-    let order = "e.created_at DESC, e.id DESC";
     const fts = query.q ? toFtsQuery(query.q) : null;
     if (query.q && fts === null) return { items: [], total: 0 };
+    let from = "entries e";
+    let order = "e.id DESC";
     if (fts) {
-      from = " JOIN entries_fts f ON f.rowid = e.id";
+      from = "entries_fts f JOIN entries e ON e.id = f.rowid";
       where.push("entries_fts MATCH ?");
       params.push(fts);
-      order = "f.rank, e.id DESC";
+      order = "f.rowid DESC";
     }
     if (query.type !== undefined) {
       where.push("e.type_id = ?");
@@ -168,6 +172,8 @@ export class EntryRepository {
       params.push(query.state);
     }
     if (query.open !== undefined) {
+      // Joining states only for this filter keeps the common count a plain index scan.
+      from += " JOIN states s ON s.id = e.state_id";
       where.push("s.is_open = ?");
       params.push(query.open === "true" ? 1 : 0);
     }
@@ -177,12 +183,13 @@ export class EntryRepository {
     }
     const whereSql = where.length ? ` WHERE ${where.join(" AND ")}` : "";
     const db = this.db();
-    const base = `FROM entries e JOIN states s ON s.id = e.state_id${from}${whereSql}`;
+    const base = `FROM ${from}${whereSql}`;
     const total = (stmt(db, `SELECT count(*) AS n ${base}`).get(...params) as { n: number }).n;
     const ids = stmt(db, `SELECT e.id ${base} ORDER BY ${order} LIMIT ? OFFSET ?`)
       .pluck()
       .all(...params, query.limit, query.offset) as number[];
-    const items = ids.map((id) => toEntry(stmt(db, `${SELECT} WHERE e.id = ?`).get(id) as Row));
+    const one = stmt(db, `${SELECT} WHERE e.id = ?`);
+    const items = ids.map((id) => toEntry(one.get(id) as Row));
     return { items, total };
   }
 

@@ -37,6 +37,7 @@ button.secondary{background:transparent;color:var(--accent);border:1px solid var
 .muted{color:var(--muted)}
 .error{background:#fdecea;color:#8a1c13;border:1px solid #f5c2bd;border-radius:6px;padding:.6rem .8rem;margin:0 0 1rem}
 .ok{color:#2e7d32}.fail{color:#c62828}
+.actions{display:flex;gap:.6rem;align-items:center;margin-top:1rem}
 .pager{display:flex;gap:1rem;align-items:center;margin-top:.8rem}
 .desc,.note{white-space:pre-wrap;overflow-wrap:anywhere}
 ul.plain{list-style:none;padding:0;margin:0}ul.plain li{padding:.35rem 0;border-bottom:1px solid var(--line)}

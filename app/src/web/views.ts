@@ -130,10 +130,10 @@ export function entryPage(
   const { labels } = f.settings;
   const admin = f.isAdmin;
   const actions = admin
-    ? html`<p><a class="button" href="/entries/${e.id}/edit">Edit</a>
+    ? html`<div class="actions"><a class="button" href="/entries/${e.id}/edit">Edit</a>
         <form class="inline" method="post" action="/entries/${e.id}/archive">${csrfInput(f)}
           <input type="hidden" name="archived" value="${e.archived ? "false" : "true"}">
-          <button class="secondary" type="submit">${e.archived ? "Unarchive" : "Archive"}</button></form></p>`
+          <button class="secondary" type="submit">${e.archived ? "Unarchive" : "Archive"}</button></form></div>`
     : null;
   const content = html`
 <p><a href="/">← ${labels.entries}</a></p>
