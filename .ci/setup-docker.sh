@@ -26,7 +26,8 @@ flock 9
 
 # The proxy (Caddy, host network) opens a new SO_REUSEPORT listener on every reload and closes
 # the old one; without this the kernel resets connections still queued on the old socket
-# (https://lwn.net/Articles/542629/). With it they migrate to the new listener (Linux >= 5.14).
+# (https://lwn.net/Articles/542629/; Caddy: listen_unix.go, listenReusable). With it they
+# migrate to the new listener (Linux >= 5.14).
 # Host-wide and harmless for everything else; FLEET_TCP_MIGRATE_REQ=0 skips it.
 tune_host() {
   local key=net.ipv4.tcp_migrate_req
