@@ -26,7 +26,6 @@ export function csrfToken(config: Config, req: FastifyRequest): string {
  * A request authenticated by a Bearer header needs no token: a browser never adds that header by itself.
  */
 export function csrfProblem(config: Config, req: FastifyRequest, posted: unknown): string | null {
-  return null;
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== `${req.protocol}://${req.host}`) {
     return `the form was posted from another origin (${origin})`;
