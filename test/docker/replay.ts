@@ -27,6 +27,8 @@ export interface RenderedResource {
   readonly parent: string | null;
   readonly custom: boolean;
   readonly inputs: Record<string, unknown>;
+  /** Every resource this one waits for, explicitly or through its inputs (by logical name). */
+  readonly dependencies?: string[];
   readonly options: {
     readonly dependsOn: string[];
     readonly protect: boolean;
@@ -205,6 +207,7 @@ function canonical(v: unknown): string {
 /** Applies renders to a real Docker engine, remembering what it created between applies. */
 export class Replayer {
   private readonly live = new Map<string, Live>();
+  private readonly tainted = new Set<string>();
   /** Every step taken, in order. */
   readonly events: StepEvent[] = [];
   /** Resolves images by tag, for `RemoteImage`/`Image` outputs such as `repoDigest`. */
@@ -215,6 +218,12 @@ export class Replayer {
     const l = this.live.get(name);
     if (!l) throw new Error(`replayer: no live resource ${name}`);
     return l.outputs;
+  }
+
+  /** Marks a resource for replacement on the next apply, as `pulumi up --replace` does. */
+  taint(name: string): void {
+    this.outputs(name);
+    this.tainted.add(name);
   }
 
   /** Names of live resources of a type. */
@@ -248,48 +257,33 @@ export class Replayer {
   }
 
   /**
-   * Applies one render: creates, updates and replaces in registration order, then deletes what
-   * was replaced or removed. Throws a ReplayError on the first failing step, after which the
-   * resources replaced so far are NOT deleted (as the engine leaves them on a failed update).
+   * Applies one render as the engine would: every resource starts as soon as the resources it
+   * depends on (explicitly or through its inputs) are done, so independent instances roll in
+   * parallel; replaced and removed resources are deleted at the end. On a failed step the
+   * resources that depend on it are not touched, the others finish, nothing is deleted, and the
+   * first error is thrown (as the engine leaves a failed update).
    */
   async apply(render: Render): Promise<void> {
-    const wanted = new Set(render.resources.filter((r) => r.custom).map((r) => r.name));
+    const custom = render.resources.filter((r) => r.custom);
+    const wanted = new Set(custom.map((r) => r.name));
     const pendingDeletes: Live[] = [];
-    for (const r of render.resources) {
-      if (!r.custom) continue;
-      for (const dep of r.options.dependsOn) {
-        if (!render.resources.some((x) => x.name === dep)) throw new Error(`replayer: ${r.name} depends on unknown ${dep}`);
+    const steps = new Map<string, Promise<void>>();
+    for (const r of custom) {
+      const deps = [...new Set([...(r.dependencies ?? []), ...r.options.dependsOn])].filter((d) => wanted.has(d));
+      for (const dep of deps) {
+        if (!steps.has(dep)) throw new Error(`replayer: ${r.name} depends on ${dep}, which is not registered before it`);
       }
-      const inputs = this.resolve(r.inputs) as Record<string, unknown>;
-      const old = this.live.get(r.name);
-      if (old && canonical(old.inputs) === canonical(inputs)) {
-        this.event("same", r);
-        continue;
-      }
-      if (!old) {
-        this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
-        this.event("create", r);
-        continue;
-      }
-      if (r.type === "command:local:Command" && canonical(old.inputs.triggers) === canonical(inputs.triggers)) {
-        const outputs = await this.runCommand(r, inputs, (inputs.update ?? inputs.create) as string | undefined);
-        this.live.set(r.name, { resource: r, inputs, outputs });
-        this.event("update", r);
-        continue;
-      }
-      if (r.type === "docker:index/volume:Volume") {
-        throw new Error(`replayer: volume ${r.name} would be replaced; a data volume must never change`);
-      }
-      // Replacement. Containers are delete-before-replace unless the program says otherwise.
-      const dbr = r.type === "docker:index/container:Container" ? r.options.deleteBeforeReplace !== false : r.options.deleteBeforeReplace === true;
-      if (dbr) {
-        await this.destroy(old);
-        this.live.delete(r.name);
-      }
-      this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
-      this.event("replace", r);
-      if (!dbr) pendingDeletes.push(old);
+      steps.set(
+        r.name,
+        Promise.all(deps.map((d) => steps.get(d))).then(async () => {
+          const old = await this.step(r);
+          if (old) pendingDeletes.push(old);
+        }),
+      );
     }
+    const results = await Promise.allSettled(steps.values());
+    const failed = results.find((x): x is PromiseRejectedResult => x.status === "rejected");
+    if (failed) throw failed.reason;
     const removed = [...this.live.values()].filter((l) => !wanted.has(l.resource.name)).reverse();
     for (const l of [...pendingDeletes.reverse(), ...removed]) {
       if (!wanted.has(l.resource.name)) this.live.delete(l.resource.name);
@@ -302,6 +296,44 @@ export class Replayer {
     }
   }
 
+  /** One resource's step; returns the old resource when it was replaced create-first. */
+  private async step(r: RenderedResource): Promise<Live | undefined> {
+    const inputs = this.resolve(r.inputs) as Record<string, unknown>;
+    const old = this.live.get(r.name);
+    const replaceAnyway = this.tainted.delete(r.name);
+    if (old && !replaceAnyway && canonical(old.inputs) === canonical(inputs)) {
+      this.event("same", r);
+      return undefined;
+    }
+    if (!old) {
+      this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
+      this.event("create", r);
+      return undefined;
+    }
+    if (!replaceAnyway && r.type === "command:local:Command" && canonical(old.inputs.triggers) === canonical(inputs.triggers)) {
+      const outputs = await this.runCommand(r, inputs, (inputs.update ?? inputs.create) as string | undefined).catch((e: unknown) => {
+        this.event("failed", r, (e as Error).message.split("\n")[0]);
+        throw new ReplayError(`${r.name}: ${(e as Error).message}`, r.name);
+      });
+      this.live.set(r.name, { resource: r, inputs, outputs });
+      this.event("update", r);
+      return undefined;
+    }
+    if (r.type === "docker:index/volume:Volume") {
+      throw new Error(`replayer: volume ${r.name} would be replaced; a data volume must never change`);
+    }
+    // Replacement. Containers are delete-before-replace unless the program says otherwise.
+    const dbr =
+      r.type === "docker:index/container:Container" ? r.options.deleteBeforeReplace !== false : r.options.deleteBeforeReplace === true;
+    if (dbr) {
+      await this.destroy(old);
+      this.live.delete(r.name);
+    }
+    this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
+    this.event("replace", r);
+    return dbr ? undefined : old;
+  }
+
   private async create(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
     try {
       switch (r.type) {
@@ -310,6 +342,8 @@ export class Replayer {
         case "docker:index/container:Container":
           return await this.createContainer(r, inputs);
         case "docker:index/remoteImage:RemoteImage":
+          only(`image ${r.name}`, inputs, ["name", "keepLocally", "pullTriggers", "platform", "forceRemove", "triggers"]);
+          return await this.useImage(r, inputs);
         case "docker:index/image:Image":
           return await this.useImage(r, inputs);
         case "command:local:Command":

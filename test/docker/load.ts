@@ -1,0 +1,67 @@
+/**
+ * Steady HTTP load for the roll tests, through `hey` (Debian's package of rakyll/hey).
+ *
+ * Each request opens a new connection (`-disable-keepalive`). A Caddy reload closes the old
+ * server's idle keep-alive connections, and a request sent on one at that instant is reset:
+ * browsers retry those, load tools do not. See docs/docker-tier.md, "Reloads under load".
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+
+/** Totals parsed from hey's summary. */
+export interface LoadResult {
+  readonly url: string;
+  readonly requests: number;
+  readonly status: Record<string, number>;
+  readonly errors: Record<string, number>;
+  readonly rps: number;
+}
+
+/** A running load; `stop()` interrupts hey and returns its totals. */
+export interface Load {
+  stop(): Promise<LoadResult>;
+}
+
+/** Starts `rps` requests per second against `url` (2 workers), until stopped. */
+export function startLoad(url: string, rps: number): Load {
+  const workers = 2;
+  const child: ChildProcess = spawn(
+    "hey",
+    ["-z", "3600s", "-c", String(workers), "-q", String(Math.ceil(rps / workers)), "-t", "10", "-disable-keepalive", url],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    child.on("error", (e) => reject(new Error(`load: cannot run hey (apt-get install hey): ${e.message}`)));
+    child.on("close", () => resolve());
+  });
+  return {
+    async stop() {
+      child.kill("SIGINT");
+      await done;
+      return parseHey(url, out);
+    },
+  };
+}
+
+/** Parses hey's text summary: the status-code and error distributions. */
+export function parseHey(url: string, text: string): LoadResult {
+  const section = (title: string): Record<string, number> => {
+    const at = text.indexOf(title);
+    if (at < 0) return {};
+    const rows: Record<string, number> = {};
+    for (const line of text.slice(at + title.length).split("\n").slice(1)) {
+      const m = /^\s+\[(\d+)\]\s+(.*?)\s*$/.exec(line);
+      if (!m) break;
+      rows[m[2]!.replace(/ responses$/, "")] = Number(m[1]);
+    }
+    return rows;
+  };
+  const status = section("Status code distribution:");
+  const errors = section("Error distribution:");
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0);
+  if (!text.includes("Summary:")) throw new Error(`load: hey printed no summary for ${url}:\n${text}`);
+  const requests = [...Object.values(status), ...Object.values(errors)].reduce((a, b) => a + b, 0);
+  return { url, requests, status, errors, rps };
+}
