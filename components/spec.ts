@@ -279,7 +279,12 @@ export const StackConfigSchema = z.strictObject({
       ),
       { error: expected("a map {instance: {NAME: value}}") },
     )
-    .default({}),
+    .default({})
+    .describe(
+      "Secret environment per instance, {<instance>: {<NAME>: <value>}}; set one value with " +
+        "`pulumi config set --secret --path 'fleet:secretEnv.<instance>.<NAME>' <value>`. ADMIN_TOKEN there " +
+        "replaces the generated admin token. Not declared in Pulumi.yaml: project config types have no object type.",
+    ),
 });
 
 /** Validated stack config. */

@@ -22,9 +22,9 @@ const STACK = { project: "fleet", stack: "dev", config: {}, secretKeys: [] };
 async function run(init: () => unknown) {
   return runUnderMocks(pulumi, STACK, async () => {
     components ??= {
-      ...(await import("../components/app-instance")),
-      ...(await import("../components/fleet-proxy")),
-      ...(await import("../components/framework-image")),
+      ...(await import("../components/app-instance.js")),
+      ...(await import("../components/fleet-proxy.js")),
+      ...(await import("../components/framework-image.js")),
     };
     return init();
   });
@@ -32,7 +32,7 @@ async function run(init: () => unknown) {
 
 beforeAll(async () => {
   pulumi = await import("@pulumi/pulumi");
-  ({ runUnderMocks } = await import("../components/cli/render"));
+  ({ runUnderMocks } = await import("../components/cli/render.js"));
 });
 
 function spec(yaml: string, name = "homebrews"): InstanceSpec {

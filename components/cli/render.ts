@@ -278,13 +278,15 @@ export async function runUnderMocks(
   );
 
   // Options are not in MockResourceArgs: read them from the requests the SDK sends the monitor.
-  const requests: RegisterRequest[] = [];
+  // Each request is turned into its rendered form at once: protobuf requests are heavy to keep.
+  const stackUrn = `urn:pulumi:${stack}::${project}::${STACK_TYPE}::${project}-${stack}`;
+  const registered: RenderedResource[] = [];
   let stackOutputs: unknown = {};
   const monitor = runtime.getMonitor() as unknown as Monitor;
   const registerResource = monitor.registerResource.bind(monitor);
   const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
   monitor.registerResource = (req, cb) => {
-    requests.push(req);
+    if (req.getType() !== STACK_TYPE) registered.push(toRendered(req, stackUrn));
     registerResource(req, cb);
   };
   monitor.registerResourceOutputs = (req, cb) => {
@@ -295,6 +297,16 @@ export async function runUnderMocks(
   // Construction order: SDK requests arrive when inputs resolve, so order them as constructed.
   const constructed = new Map<string, number>();
   let failure: unknown;
+  // The SDK stamps every internal promise with `new Error().stack` (runtime/debuggable.js), and
+  // ts-node's source-map support maps each frame: that is most of the time and memory of a big
+  // render. A render reports messages, never stacks, so it captures none.
+  // Likewise every resource records its source position from a full stack trace
+  // (Resource.callsites, resource.js); positions only annotate engine diagnostics.
+  const stackTraceLimit = Error.stackTraceLimit;
+  const resourceClass = pulumi.Resource as unknown as { callsites: () => unknown[] };
+  const callsites = resourceClass.callsites;
+  Error.stackTraceLimit = 0;
+  resourceClass.callsites = () => [];
   try {
     await runtime.runInPulumiStack(async () => {
       runtime.registerStackTransformation((args) => {
@@ -313,15 +325,13 @@ export async function runUnderMocks(
     await runtime.waitForRPCs();
   } catch (err) {
     failure ??= err;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+    resourceClass.callsites = callsites;
   }
 
-  const stackUrn = `urn:pulumi:${stack}::${project}::${STACK_TYPE}::${project}-${stack}`;
-  const position = (req: RegisterRequest) =>
-    constructed.get(`${req.getType()}::${req.getName()}`) ?? Number.MAX_SAFE_INTEGER;
-  const resources = requests
-    .filter((req) => req.getType() !== STACK_TYPE)
-    .sort((a, b) => position(a) - position(b))
-    .map((req) => toRendered(req, stackUrn));
+  const position = (r: RenderedResource) => constructed.get(`${r.type}::${r.name}`) ?? Number.MAX_SAFE_INTEGER;
+  const resources = registered.sort((a, b) => position(a) - position(b));
   if (failure !== undefined) {
     const message = failure instanceof Error ? failure.message : String(failure);
     throw new RenderError(message, resources);
