@@ -196,9 +196,10 @@ export class AppInstance extends pulumi.ComponentResource {
       },
       {
         ...self,
-        // The provider defaults containers to delete-before-replace; create-first keeps the old
-        // one serving until the new one is healthy. replaceOnChanges "*" replaces a container
-        // that failed its health wait on the next update instead of keeping it.
+        // The provider defaults containers to delete-before-replace (pulumi/pulumi-docker
+        // provider/resources.go: docker_container DeleteBeforeReplace: true); create-first keeps
+        // the old one serving until the new one is healthy. replaceOnChanges "*" replaces a
+        // container that failed its health wait on the next update instead of keeping it.
         deleteBeforeReplace: false,
         replaceOnChanges: ["*"],
         dependsOn: [this.preUpdateBackup, ...(args.after ?? [])],
@@ -222,7 +223,8 @@ export class AppInstance extends pulumi.ComponentResource {
           ],
           envs: [`APP_NAME=${name}`, "DATA_DIR=/data", "BACKUP_DIR=/backups"],
           volumes,
-          // The image's healthcheck probes the web server, which the sidecar does not run.
+          // The image's healthcheck probes the web server, which the sidecar does not run;
+          // ["NONE"] disables an inherited healthcheck (Docker Engine API, HealthConfig.Test).
           healthcheck: { tests: ["NONE"] },
           labels: fleetLabels({ stack, role: "backup", instance: name, version }),
           ...hardening,

@@ -80,6 +80,8 @@ export class FrameworkImage extends pulumi.ComponentResource {
         // https://www.pulumi.com/registry/packages/docker/api-docs/image/ (repoDigest)
         refs[version] = image.repoDigest;
       } else {
+        // The provider looks for the tag among local images first and pulls only when it is absent
+        // (kreuzwerker/terraform-provider-docker, resource_docker_image_funcs.go findImage).
         const image = new docker.RemoteImage(childName, { name: localImageTag(version), keepLocally: true }, self);
         refs[version] = image.imageId;
       }
