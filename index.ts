@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AppInstance } from "./components/app-instance";
-import { FleetValidationError, loadFleet } from "./components/fleet";
+import { FleetValidationError, loadFleet, secretEnvProblems } from "./components/fleet";
 import { FleetProxy } from "./components/fleet-proxy";
 import { FrameworkImage } from "./components/framework-image";
 import { planRollout } from "./components/plan";
@@ -40,11 +40,14 @@ const config = validated(() =>
 );
 
 // 2. Every instance file, before any resource is registered.
-const fleet = validated(() =>
-  loadFleet(path.resolve(__dirname, config.instancesDir), {
+const fleet = validated(() => {
+  const loaded = loadFleet(path.resolve(__dirname, config.instancesDir), {
     reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
-  }),
-);
+  });
+  const problems = secretEnvProblems(config.secretEnv, loaded);
+  if (problems.length > 0) throw new StackConfigError(problems);
+  return loaded;
+});
 
 /** Commit and commit date of the last change to app/: a rebuild happens only when the app changed. */
 function appRevision(): { revision: string; buildDate: string } {

@@ -223,3 +223,31 @@ export function loadFleet(dir: string, options: LoadFleetOptions = {}): Fleet {
     files: Object.fromEntries(valid.map((p) => [p.spec.name, p.file])),
   };
 }
+
+/**
+ * Rules between `fleet:secretEnv` and the fleet: every instance it names exists, it sets no name
+ * the program sets itself, and an ADMIN_TOKEN is long enough for the app (24 characters).
+ * Values are never part of a message.
+ */
+export function secretEnvProblems(
+  secretEnv: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  fleet: Fleet,
+): string[] {
+  const names = fleet.instances.map((i) => i.name);
+  const problems: string[] = [];
+  for (const [instance, env] of Object.entries(secretEnv)) {
+    if (!names.includes(instance)) {
+      const hint = names.length > 0 ? `; did you mean "${closest(instance, names)}"?` : "";
+      problems.push(`fleet:secretEnv.${instance}: no instance file defines "${instance}"${hint}`);
+      continue;
+    }
+    for (const [key, value] of Object.entries(env)) {
+      if (key === "ADMIN_TOKEN" && value.length < 24) {
+        problems.push(`fleet:secretEnv.${instance}.ADMIN_TOKEN: must be at least 24 characters`);
+      } else if (key !== "ADMIN_TOKEN" && (RESERVED_ENV as readonly string[]).includes(key)) {
+        problems.push(`fleet:secretEnv.${instance}.${key}: set by fleet itself; remove it`);
+      }
+    }
+  }
+  return problems;
+}

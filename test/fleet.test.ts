@@ -1,7 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { crossFileProblems, FleetValidationError, loadFleet, parseInstanceText } from "../components/fleet";
+import {
+  crossFileProblems,
+  FleetValidationError,
+  loadFleet,
+  parseInstanceText,
+  secretEnvProblems,
+} from "../components/fleet";
 import { validateCommand } from "../components/cli/validate";
 import { BAD_DIR, BAD_FIXTURES, expectedProblems } from "./bad-fixtures";
 
@@ -105,6 +111,29 @@ describe("rules across files", () => {
 
   test("a valid fleet has no problems", () => {
     expect(crossFileProblems([spec("a", 5001), spec("b", 5002)], ADMIN)).toEqual([]);
+  });
+});
+
+describe("secretEnv against the fleet", () => {
+  const fleet = loadFleet("instances");
+
+  test("known instances, long enough tokens, no names fleet sets: no problems", () => {
+    expect(
+      secretEnvProblems({ homebrews: { ADMIN_TOKEN: "x".repeat(24), SMTP_PASSWORD: "pw" }, projects: {} }, fleet),
+    ).toEqual([]);
+  });
+
+  test("unknown instance, short token, reserved name: one problem each, values never shown", () => {
+    expect(
+      secretEnvProblems(
+        { homebrew: { SMTP_PASSWORD: "pw" }, projects: { ADMIN_TOKEN: "short-secret", PORT: "1" } },
+        fleet,
+      ),
+    ).toEqual([
+      'fleet:secretEnv.homebrew: no instance file defines "homebrew"; did you mean "homebrews"?',
+      "fleet:secretEnv.projects.ADMIN_TOKEN: must be at least 24 characters",
+      "fleet:secretEnv.projects.PORT: set by fleet itself; remove it",
+    ]);
   });
 });
 

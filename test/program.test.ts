@@ -361,6 +361,17 @@ describe("bad input registers nothing", () => {
     expect((error as RenderError).resources).toEqual([]);
   });
 
+  test("secretEnv naming an instance that does not exist", async () => {
+    const error = await render({ config: { secretEnv: JSON.stringify({ homebrew: { SMTP_PASSWORD: "pw" } }) } }).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(RenderError);
+    expect((error as RenderError).message).toBe(
+      'Invalid stack config:\n  fleet:secretEnv.homebrew: no instance file defines "homebrew"; did you mean "homebrews"?',
+    );
+    expect((error as RenderError).resources).toEqual([]);
+  });
+
   test("a bad stack config", async () => {
     const error = await render({ version: "latest" }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(RenderError);
