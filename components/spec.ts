@@ -81,7 +81,13 @@ export function isExactVersion(v: string): boolean {
 
 const exactVersion = (what: string) =>
   z
-    .string({ error: required(what) })
+    .string({
+      // `version: 1.10` is the number 1.1 to YAML: say how to write it.
+      error: (issue) =>
+        typeof issue.input === "number"
+          ? `expected ${what}, got the number ${show(issue.input)}; quote it: version: "x.y.z"`
+          : required(what)(issue),
+    })
     .refine(isExactVersion, { error: (issue) => `expected ${what}, got ${show(issue.input)}` });
 
 const duration = (example: string) =>

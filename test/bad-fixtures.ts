@@ -76,7 +76,10 @@ export const BAD_FIXTURES: ReadonlyArray<readonly [string, readonly string[]]> =
   ["unknown-key", ['homebrews.yaml: titel: unknown key; did you mean "title"?']],
   ["unknown-nested-key", ['homebrews.yaml: healthcheck.intervall: unknown key; did you mean "interval"?']],
   ["version-not-semver", ['homebrews.yaml: version: expected an exact semver such as 1.2.3, got "latest"']],
-  ["version-number", ["homebrews.yaml: version: expected an exact semver such as 1.2.3, got 1.1"]],
+  [
+    "version-number",
+    ['homebrews.yaml: version: expected an exact semver such as 1.2.3, got the number 1.1; quote it: version: "x.y.z"'],
+  ],
   ["version-range", ['homebrews.yaml: version: expected an exact semver such as 1.2.3, got "^1.2.0"']],
   ["wave-negative", ["homebrews.yaml: rollout.wave: expected an integer 0-100, got -1"]],
   ["yaml-duplicate-key", ["homebrews.yaml: line 2, column 1: YAML syntax error: Map keys must be unique"]],
