@@ -89,12 +89,12 @@ export class AppInstance extends pulumi.ComponentResource {
     const self = { parent: this };
     const { spec, stack, version } = args;
     const names = logicalNames(name);
-    const docker_ = dockerNames(stack, name);
+    const dockerName = dockerNames(stack, name);
 
     // The data survives removing the instance file, `pulumi destroy` and replacements.
     const data = new docker.Volume(
       names.data,
-      { name: docker_.data, labels: fleetLabels({ stack, role: "data", instance: name }) },
+      { name: dockerName.data, labels: fleetLabels({ stack, role: "data", instance: name }) },
       { ...self, retainOnDelete: true },
     );
 
@@ -103,7 +103,7 @@ export class AppInstance extends pulumi.ComponentResource {
     if (args.backupDir === undefined) {
       const volume = new docker.Volume(
         names.backups,
-        { name: docker_.backups, labels: fleetLabels({ stack, role: "backups", instance: name }) },
+        { name: dockerName.backups, labels: fleetLabels({ stack, role: "backups", instance: name }) },
         { ...self, retainOnDelete: true },
       );
       backups = volume.name;
