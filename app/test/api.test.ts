@@ -245,8 +245,9 @@ describe("JSON API", () => {
     expect(lines).toContain("fleet_backup_last_success 1");
     const last = (await app.inject({ url: "/api/backups/last", headers: AUTH })).json();
     expect([last.lastRun.ok, last.lastRun.reason, last.newest.id]).toEqual([true, "manual", last.lastRun.id]);
-    expect(lines.some((l) => /^fleet_backup_last_age_seconds 0(\.\d+)?$/.test(l))).toBe(true);
-    expect(lines.some((l) => /^fleet_db_size_bytes [1-9]\d*$/.test(l))).toBe(true);
-    expect(lines.some((l) => l.startsWith('fleet_http_request_duration_seconds_count{method="POST",route="/api/entries",status_code="201"} 1'))).toBe(true);
+    const line = (name: string) => lines.find((l) => l.startsWith(`${name} `));
+    expect(line("fleet_backup_last_age_seconds")).toMatch(/^fleet_backup_last_age_seconds 0(\.\d+)?$/);
+    expect(line("fleet_db_size_bytes")).toMatch(/^fleet_db_size_bytes [1-9]\d*$/);
+    expect(lines).toContain('fleet_http_request_duration_seconds_count{method="POST",route="/api/entries",status_code="201"} 1');
   });
 });
