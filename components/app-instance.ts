@@ -144,7 +144,8 @@ export class AppInstance extends pulumi.ComponentResource {
           FLEET_BACKUPS: backups,
         },
       },
-      self,
+      // Taken just before this instance's roll: after the previous wave's containers are healthy.
+      { ...self, dependsOn: [...(args.after ?? [])] },
     );
 
     const envs: pulumi.Input<string>[] = [

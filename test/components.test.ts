@@ -353,6 +353,9 @@ describe("AppInstance", () => {
       new components.AppInstance("beta", appArgs(spec("port: 5002\n", "beta"), { after: [first.container] }));
     });
     const beta = resources.find((r) => r.name === "beta-app")!;
+    // The backup runs right before the roll of its own instance, not at the start of the update.
+    expect(resources.find((r) => r.name === "beta-pre-update-backup")!.options.dependsOn).toEqual(["alpha-app"]);
+    expect(resources.find((r) => r.name === "alpha-pre-update-backup")!.options.dependsOn).toEqual([]);
     expect(beta.options).toEqual({
       dependsOn: ["beta-pre-update-backup", "alpha-app"],
       protect: false,

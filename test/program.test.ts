@@ -224,6 +224,16 @@ describe("waves and canaries", () => {
     ]);
   });
 
+  test("each pre-update backup waits for the previous wave too, so it runs right before its roll", () => {
+    expect(
+      mixedA.resources.filter((r) => r.name.endsWith("-pre-update-backup")).map((r) => [r.name, r.options.dependsOn]),
+    ).toEqual([
+      ["alpha-pre-update-backup", []],
+      ["beta-pre-update-backup", ["alpha-app"]],
+      ["gamma-pre-update-backup", ["beta-app"]],
+    ]);
+  });
+
   test("the examples: projects (wave 1) waits for homebrews (wave 0)", () => {
     expect(named(examples, "projects-app").options.dependsOn).toEqual(["projects-pre-update-backup", "homebrews-app"]);
     expect(named(examples, "homebrews-app").options.dependsOn).toEqual(["homebrews-pre-update-backup"]);
