@@ -9,10 +9,10 @@
 /** Where the main Caddyfile is uploaded in the proxy container (the caddy image's default). */
 export const MAIN_CADDYFILE = "/etc/caddy/Caddyfile";
 
-/** Directory of the per-instance site files inside the proxy container. */
-export const SITES_DIR = "/config/sites";
+/** Directory of the per-instance site files: in the proxy's data volume, so a re-created proxy keeps every route. */
+export const SITES_DIR = "/data/sites";
 
-/** Site file of an instance: `/config/sites/<name>.caddy`. */
+/** Site file of an instance: `/data/sites/<name>.caddy`. */
 export function siteFile(instance: string): string {
   return `${SITES_DIR}/${instance}.caddy`;
 }
@@ -22,8 +22,8 @@ export function mainCaddyfile(args: { readonly adminPort: number }): string {
   return [
     "# Managed by fleet. Global options; each instance's site is a file in " + SITES_DIR + ".",
     "{",
+    // No `persist_config off`: Caddy 2.6 (Debian bookworm) rejects it; the autosave is harmless.
     `\tadmin 127.0.0.1:${args.adminPort}`,
-    "\tpersist_config off",
     "}",
     "",
     `import ${SITES_DIR}/*.caddy`,

@@ -471,8 +471,8 @@ describe("FleetProxy", () => {
           uploads: [
             {
               content:
-                "# Managed by fleet. Global options; each instance's site is a file in /config/sites.\n{\n" +
-                "\tadmin 127.0.0.1:2019\n\tpersist_config off\n}\n\nimport /config/sites/*.caddy\n",
+                "# Managed by fleet. Global options; each instance's site is a file in /data/sites.\n{\n" +
+                "\tadmin 127.0.0.1:2019\n}\n\nimport /data/sites/*.caddy\n",
               file: "/etc/caddy/Caddyfile",
             },
           ],

@@ -20,13 +20,12 @@ function proxyFiles(instances: { name: string; port: number; upstream: number; d
 }
 
 const MAIN = [
-  "# Managed by fleet. Global options; each instance's site is a file in /config/sites.",
+  "# Managed by fleet. Global options; each instance's site is a file in /data/sites.",
   "{",
   "\tadmin 127.0.0.1:2019",
-  "\tpersist_config off",
   "}",
   "",
-  "import /config/sites/*.caddy",
+  "import /data/sites/*.caddy",
   "",
 ].join("\n");
 
@@ -50,7 +49,7 @@ describe("proxy configuration", () => {
   test("1 instance", () => {
     expect(proxyFiles([{ name: "homebrews", port: 5001, upstream: 32768 }])).toEqual({
       "/etc/caddy/Caddyfile": MAIN,
-      "/config/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
+      "/data/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
     });
   });
 
@@ -62,15 +61,15 @@ describe("proxy configuration", () => {
       ]),
     ).toEqual({
       "/etc/caddy/Caddyfile": MAIN,
-      "/config/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
-      "/config/sites/projects.caddy": site("projects", ":5002, projects.example.com", 32769),
+      "/data/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
+      "/data/sites/projects.caddy": site("projects", ":5002, projects.example.com", 32769),
     });
   });
 
   test("10 instances: one site file each, the main Caddyfile unchanged", () => {
     const instances = Array.from({ length: 10 }, (_, k) => ({ name: `app-${k}`, port: 6000 + k, upstream: 40000 + k }));
     const expected: Record<string, string> = { "/etc/caddy/Caddyfile": MAIN };
-    for (let k = 0; k < 10; k++) expected[`/config/sites/app-${k}.caddy`] = site(`app-${k}`, `:${6000 + k}`, 40000 + k);
+    for (let k = 0; k < 10; k++) expected[`/data/sites/app-${k}.caddy`] = site(`app-${k}`, `:${6000 + k}`, 40000 + k);
     expect(proxyFiles(instances)).toEqual(expected);
   });
 

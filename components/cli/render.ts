@@ -28,6 +28,11 @@ export interface RenderOptions {
   readonly version?: string;
   /** More overrides, `key` or `namespace:key` -> value (objects as JSON). */
   readonly config?: Readonly<Record<string, string>>;
+  /**
+   * Show secret values (generated ones stay `<<NAME.PATH>>` placeholders) instead of "[secret]",
+   * like `pulumi preview --show-secrets`. The docker tier's replayer needs them. Default false.
+   */
+  readonly showSecrets?: boolean;
 }
 
 /** The resource options a render shows. */
@@ -94,6 +99,9 @@ function nameOfUrn(urn: string): string {
   return urn.slice(urn.lastIndexOf("::") + 2);
 }
 
+/** Set per render from {@link RenderOptions.showSecrets}: show secret values instead of "[secret]". */
+let showSecrets = false;
+
 /** Replaces the wire encodings of secrets, resource references and unknowns; sorts map keys. */
 function clean(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(clean);
@@ -101,7 +109,7 @@ function clean(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   const record = value as Record<string, unknown>;
   const sig = record[SPECIAL_SIG_KEY];
-  if (sig === SECRET_SIG) return SECRET;
+  if (sig === SECRET_SIG) return showSecrets ? clean(record["value"]) : SECRET;
   if (sig === RESOURCE_SIG) return `<<${nameOfUrn(String(record["urn"]))}>>`;
   return Object.fromEntries(
     Object.keys(record)
@@ -343,6 +351,7 @@ export async function runUnderMocks(
 export async function render(options: RenderOptions = {}): Promise<RenderResult> {
   const projectDir = path.resolve(options.projectDir ?? DEFAULT_PROJECT_DIR);
   const stack = options.stack ?? "dev";
+  showSecrets = options.showSecrets === true;
   const overrides: Record<string, string> = { ...options.config };
   if (options.instancesDir !== undefined) overrides["fleet:instancesDir"] = path.resolve(options.instancesDir);
   if (options.version !== undefined) overrides["fleet:version"] = options.version;
@@ -414,6 +423,7 @@ async function main(): Promise<void> {
       stack: { type: "string" },
       config: { type: "string", multiple: true },
       json: { type: "boolean", default: false },
+      "show-secrets": { type: "boolean", default: false },
     },
     allowPositionals: false,
   });
@@ -427,6 +437,7 @@ async function main(): Promise<void> {
     ...(values.instances !== undefined ? { instancesDir: values.instances } : {}),
     ...(values.version !== undefined ? { version: values.version } : {}),
     ...(values.stack !== undefined ? { stack: values.stack } : {}),
+    showSecrets: values["show-secrets"],
     config,
   });
   const text = values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderTable(result)}\n`;
