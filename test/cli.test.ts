@@ -27,11 +27,10 @@ async function npmScript(name: string, args: string[]): Promise<{ code: number; 
 }
 
 let json: Awaited<ReturnType<typeof npmScript>>;
-let table: Awaited<ReturnType<typeof npmScript>>;
 let bad: Awaited<ReturnType<typeof npmScript>>;
 
 beforeAll(async () => {
-  [json, table, bad] = await Promise.all([
+  [json, bad] = await Promise.all([
     npmScript("render", [
       "--json",
       "--instances",
@@ -41,7 +40,6 @@ beforeAll(async () => {
       "--config",
       "proxyAdminPort=2100",
     ]),
-    npmScript("render", []),
     npmScript("render", ["--instances", "test/fixtures/bad/many-problems"]),
   ]);
 });
@@ -63,22 +61,6 @@ describe("npm run render", () => {
     const proxy = result.resources.find((r) => r.name === "proxy" && r.custom)!;
     expect((proxy.inputs["uploads"] as { content: string }[])[0]!.content).toContain("\tadmin 127.0.0.1:2100\n");
     expect(Object.keys(result.outputs["instances"] as object)).toEqual(["alpha", "beta", "gamma"]);
-  });
-
-  test("a readable table by default", () => {
-    expect(table.code).toBe(0);
-    const lines = table.stdout.split("\n");
-    expect(lines[0]).toBe("project fleet, stack dev, 22 resources");
-    expect(lines).toContainEqual(
-      expect.stringMatching(
-        /^│ docker:Container +│ homebrews-app +│ homebrews +│ homebrews-pre-update-backup +│ deleteBeforeReplace=false +│$/,
-      ),
-    );
-    expect(lines).toContainEqual(
-      expect.stringMatching(
-        /^│ homebrews +│ http:\/\/localhost:5001 +│ 1\.0\.0 +│ <<app-1\.0\.0\.repoDigest>> +│ fleet-dev-homebrews-data +│ fleet-dev-homebrews-backups +│$/,
-      ),
-    );
   });
 
   test("bad input: exit 1, every problem, nothing on stdout", () => {

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { render, RenderError, type RenderedResource, type RenderResult } from "../components/cli/render";
+import { render, RenderError, renderTable, type RenderedResource, type RenderResult } from "../components/cli/render";
 import { FleetValidationError, loadFleet } from "../components/fleet";
 import { mainCaddyfile, siteBlock } from "../components/proxy-config";
 import { BAD_DIR, BAD_FIXTURES } from "./bad-fixtures";
@@ -126,6 +126,26 @@ describe("render shape", () => {
     expect(args["VERSION"]).toBe("1.0.0");
     expect(args["REVISION"]).toMatch(/^([0-9a-f]{40}|unknown)$/);
     expect(image.inputs["imageName"]).toBe("fleet-app:1.0.0");
+  });
+});
+
+describe("the readable table (render without --json)", () => {
+  test("one row per resource with its options, then the outputs", () => {
+    const lines = renderTable(examples).split("\n");
+    expect(lines[0]).toBe("project fleet, stack dev, 22 resources");
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^│ docker:Container +│ homebrews-app +│ homebrews +│ homebrews-pre-update-backup +│ deleteBeforeReplace=false +│$/,
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^│ docker:Volume +│ homebrews-data +│ homebrews +│ +│ retainOnDelete +│$/),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^│ homebrews +│ http:\/\/localhost:5001 +│ 1\.0\.0 +│ <<app-1\.0\.0\.repoDigest>> +│ fleet-dev-homebrews-data +│ fleet-dev-homebrews-backups +│$/,
+      ),
+    );
   });
 });
 
