@@ -1,7 +1,7 @@
 /**
  * `npm run bench:render`: renders generated fleets of 1, 10, 100 and 1000 instances, each in its
- * own process, and prints the render time, the process's wall time and its peak RSS, and the
- * 1000/100 ratio of render times (linear growth is a ratio of about 10).
+ * own process, and prints the render's wall and CPU time, the process's wall time, its peak RSS,
+ * and the 1000/100 ratios (linear growth is a ratio of about 10).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -34,17 +34,22 @@ interface Measurement {
   readonly instances: number;
   readonly resources: number;
   readonly renderMs: number;
+  /** CPU time of the render (user + system): less sensitive than wall time to other load on the machine. */
+  readonly cpuMs: number;
   readonly maxRssMb: number;
 }
 
 async function child(dir: string, count: number): Promise<void> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const result = await render({ instancesDir: dir });
   const renderMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
   const m: Measurement = {
     instances: count,
     resources: result.resources.length,
     renderMs,
+    cpuMs: (used.user + used.system) / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(`${JSON.stringify(m)}\n`, () => process.exit(0));
@@ -72,7 +77,7 @@ function parent(): void {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const table = new Table({
-    head: ["instances", "resources", "render (s)", "process (s)", "peak RSS (MB)"],
+    head: ["instances", "resources", "render (s)", "render CPU (s)", "process (s)", "peak RSS (MB)"],
     style: { head: [], border: [] },
   });
   for (const r of rows) {
@@ -80,14 +85,16 @@ function parent(): void {
       r.instances,
       r.resources,
       (r.renderMs / 1000).toFixed(2),
+      (r.cpuMs / 1000).toFixed(2),
       (r.wallMs / 1000).toFixed(2),
       r.maxRssMb.toFixed(0),
     ]);
   }
   const at = (n: number) => rows.find((r) => r.instances === n)!;
   const ratio = at(1000).renderMs / at(100).renderMs;
+  const cpuRatio = at(1000).cpuMs / at(100).cpuMs;
   process.stdout.write(
-    `${table.toString()}\nrender time 1000/100: ${ratio.toFixed(1)} (linear is 10; goal <= 12)\n` +
+    `${table.toString()}\nrender time 1000/100: ${ratio.toFixed(1)}, CPU ${cpuRatio.toFixed(1)} (linear is 10; goal <= 12)\n` +
       `node ${process.version}, ${os.cpus().length} CPUs\n`,
   );
 }
