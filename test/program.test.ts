@@ -376,6 +376,20 @@ describe("stack config variants", () => {
   });
 });
 
+describe("--show-secrets", () => {
+  test("secret values are shown; generated ones stay placeholders", async () => {
+    const r = await render({
+      showSecrets: true,
+      config: { secretEnv: JSON.stringify({ homebrews: { SMTP_PASSWORD: "pw" } }) },
+    });
+    expect((named(r, "homebrews-app").inputs["envs"] as string[]).slice(-2)).toEqual([
+      "SMTP_PASSWORD=pw",
+      "ADMIN_TOKEN=<<homebrews-admin-token.result>>",
+    ]);
+    expect(r.config["fleet:secretEnv"]).toBe("[secret]");
+  });
+});
+
 describe("bad input registers nothing", () => {
   test.each(BAD_FIXTURES)("%s", async (name) => {
     const dir = path.join(BAD_DIR, name);

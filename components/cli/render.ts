@@ -1,5 +1,5 @@
 /**
- * `npm run render [-- --instances DIR] [--version X] [--stack S] [--config k=v ...] [--json]`
+ * `npm run render [-- --instances DIR] [--version X] [--stack S] [--config k=v ...] [--json] [--show-secrets]`
  *
  * Runs the real program (index.ts, compiled by ts-node exactly as Pulumi's runtime compiles it)
  * under Pulumi mocks and prints every resource it registers: type, logical name, parent, inputs
