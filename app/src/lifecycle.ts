@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { createBackupRecorded } from "./backup";
 import { type Db, openDatabase, openReadOnly, type Paths, withFileLock } from "./db";
 import { applyPending, type Migration, migrationStatus, type MigrationStatus } from "./migrations";
@@ -31,9 +31,9 @@ export interface Opened {
 export function openAndMigrate(opts: OpenAndMigrateOptions): Opened {
   const { paths, migrations } = opts;
   const log = opts.log ?? (() => {});
-  mkdirSync(paths.dataDir, { recursive: true });
-  mkdirSync(paths.uploadsDir, { recursive: true });
-  mkdirSync(paths.backupDir, { recursive: true });
+  ensureDir(paths.dataDir, "DATA_DIR");
+  ensureDir(paths.uploadsDir, "DATA_DIR");
+  ensureDir(paths.backupDir, "BACKUP_DIR");
   return withFileLock(paths.lockFile, () => {
     const db = openDatabase(paths.dbFile);
     try {
@@ -55,6 +55,18 @@ export function openAndMigrate(opts: OpenAndMigrateOptions): Opened {
       throw err;
     }
   });
+}
+
+/** Creates a directory or explains which variable points at an unusable place. */
+function ensureDir(dir: string, variable: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new Error(
+      `${variable}: cannot use ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it must be a writable directory, e.g. a mounted volume`,
+    );
+  }
 }
 
 /** Migration status of the database at `paths` without changing it (for `migrate status`). */

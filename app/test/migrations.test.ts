@@ -108,6 +108,15 @@ describe("migrations", () => {
     );
   });
 
+  test("an unusable DATA_DIR is named in the error", () => {
+    const root = tempDir();
+    writeFileSync(path.join(root, "file"), "");
+    const config = loadConfig({ ...testEnv(root), DATA_DIR: path.join(root, "file", "data") });
+    expect(() => AppContext.open(config)).toThrow(
+      `DATA_DIR: cannot use ${path.join(root, "file", "data")} (ENOTDIR); it must be a writable directory, e.g. a mounted volume`,
+    );
+  });
+
   test("migrate status and migrate up through the CLI", () => {
     const root = tempDir();
     const env = { ...process.env, ...testEnv(root) };
