@@ -49,14 +49,22 @@ export async function buildAppImage(tag: string, context: string, version: strin
   await run(
     "docker",
     [
-      "build", "--quiet",
-      "--build-arg", `NODE_IMAGE=${BASE_IMAGE}`,
-      "--build-arg", `VERSION=${version}`,
-      "--build-arg", "REVISION=docker-tier",
-      "--build-arg", `BUILD_DATE=${new Date().toISOString()}`,
-      "--label", TIER_LABEL,
-      "--tag", tag,
-      "--file", join(context, "Dockerfile"),
+      "build",
+      "--quiet",
+      "--build-arg",
+      `NODE_IMAGE=${BASE_IMAGE}`,
+      "--build-arg",
+      `VERSION=${version}`,
+      "--build-arg",
+      "REVISION=docker-tier",
+      "--build-arg",
+      `BUILD_DATE=${new Date().toISOString()}`,
+      "--label",
+      TIER_LABEL,
+      "--tag",
+      tag,
+      "--file",
+      join(context, "Dockerfile"),
       context,
     ],
     { maxBuffer: 64 * 1024 * 1024 },
@@ -81,7 +89,20 @@ export async function render(args: {
   stack: string;
   config: Record<string, string>;
 }): Promise<Render> {
-  const flags = ["run", "--silent", "render", "--", "--json", "--show-secrets", "--instances", args.instances, "--version", args.version, "--stack", args.stack];
+  const flags = [
+    "run",
+    "--silent",
+    "render",
+    "--",
+    "--json",
+    "--show-secrets",
+    "--instances",
+    args.instances,
+    "--version",
+    args.version,
+    "--stack",
+    args.stack,
+  ];
   for (const [k, v] of Object.entries(args.config)) flags.push("--config", `${k}=${v}`);
   const { stdout } = await run("npm", flags, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as Render;
@@ -100,7 +121,12 @@ export async function cleanUp(stack: string, imageRepos: string[]): Promise<void
 }
 
 /** JSON over HTTP with the admin token. */
-export async function api<T>(port: number, path: string, token?: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+export async function api<T>(
+  port: number,
+  path: string,
+  token?: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
   const headers = new Headers(init.headers);
   if (token) headers.set("authorization", `Bearer ${token}`);
   if (init.body && typeof init.body === "string") headers.set("content-type", "application/json");

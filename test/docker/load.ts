@@ -26,7 +26,18 @@ export function startLoad(url: string, rps: number): Load {
   const workers = 2;
   const child: ChildProcess = spawn(
     "hey",
-    ["-z", "3600s", "-c", String(workers), "-q", String(Math.ceil(rps / workers)), "-t", "10", "-disable-keepalive", url],
+    [
+      "-z",
+      "3600s",
+      "-c",
+      String(workers),
+      "-q",
+      String(Math.ceil(rps / workers)),
+      "-t",
+      "10",
+      "-disable-keepalive",
+      url,
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -47,19 +58,25 @@ export function startLoad(url: string, rps: number): Load {
 
 /** Parses hey's text summary: the status-code and error distributions. */
 export function parseHey(url: string, text: string): LoadResult {
-  const section = (title: string): Record<string, number> => {
+  // "  [200]\t478 responses" and "  [2126]\tGet ...: connection refused": the bracket holds the
+  // status code in the first section and the count in the second.
+  const section = (title: string, countInBrackets: boolean): Record<string, number> => {
     const at = text.indexOf(title);
     if (at < 0) return {};
     const rows: Record<string, number> = {};
-    for (const line of text.slice(at + title.length).split("\n").slice(1)) {
+    for (const line of text
+      .slice(at + title.length)
+      .split("\n")
+      .slice(1)) {
       const m = /^\s+\[(\d+)\]\s+(.*?)\s*$/.exec(line);
       if (!m) break;
-      rows[m[2]!.replace(/ responses$/, "")] = Number(m[1]);
+      if (countInBrackets) rows[m[2]!] = Number(m[1]);
+      else rows[m[1]!] = Number(/^(\d+)/.exec(m[2]!)?.[1] ?? Number.NaN);
     }
     return rows;
   };
-  const status = section("Status code distribution:");
-  const errors = section("Error distribution:");
+  const status = section("Status code distribution:", false);
+  const errors = section("Error distribution:", true);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? 0);
   if (!text.includes("Summary:")) throw new Error(`load: hey printed no summary for ${url}:\n${text}`);
   const requests = [...Object.values(status), ...Object.values(errors)].reduce((a, b) => a + b, 0);

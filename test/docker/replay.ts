@@ -14,6 +14,7 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
@@ -74,7 +75,7 @@ export class ReplayError extends Error {
   }
 }
 
-const PLACEHOLDER = /<<([A-Za-z0-9_.-]+?)\.([A-Za-z0-9_.[\]]+)>>/g;
+const PLACEHOLDER = /<<([A-Za-z0-9_.[\]-]+)>>/g;
 
 /** The docker CLI, with the environment the caller chose (DOCKER_HOST and so on). */
 export async function docker(args: string[], input?: string): Promise<string> {
@@ -118,82 +119,177 @@ function only(what: string, obj: Record<string, unknown>, known: readonly string
 }
 
 const CONTAINER_INPUTS = [
-  "image", "name", "envs", "ports", "volumes", "mounts", "healthcheck", "wait", "waitTimeout", "restart",
-  "memory", "memorySwap", "cpus", "readOnly", "tmpfs", "user", "capabilities", "securityOpts", "logDriver",
-  "logOpts", "labels", "networkMode", "command", "entrypoints", "uploads", "init", "stopTimeout",
-  "stopSignal", "destroyGraceSeconds", "mustRun", "start", "workingDir",
+  "image",
+  "name",
+  "envs",
+  "ports",
+  "volumes",
+  "mounts",
+  "healthcheck",
+  "wait",
+  "waitTimeout",
+  "restart",
+  "memory",
+  "memorySwap",
+  "cpus",
+  "readOnly",
+  "tmpfs",
+  "user",
+  "capabilities",
+  "securityOpts",
+  "logDriver",
+  "logOpts",
+  "labels",
+  "networkMode",
+  "command",
+  "entrypoints",
+  "uploads",
+  "init",
+  "stopTimeout",
+  "stopSignal",
+  "destroyGraceSeconds",
+  "mustRun",
+  "start",
+  "workingDir",
 ] as const;
 
-/** Translates docker.Container inputs into `docker create` arguments, one for one. */
-export function containerCreateArgs(name: string, inputs: Record<string, unknown>): string[] {
+/** A Go duration ("1s", "1m30s", "500ms") in nanoseconds, as the Engine API wants it. */
+export function durationNs(text: string): number {
+  const units: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+  let total = 0;
+  let rest = text;
+  while (rest.length > 0) {
+    const m = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)/.exec(rest);
+    if (!m) throw new Error(`replayer: ${JSON.stringify(text)} is not a duration`);
+    total += Number(m[1]) * units[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return Math.round(total);
+}
+
+/**
+ * Translates docker.Container inputs into the Engine API's `POST /containers/create` body, one
+ * for one (the provider does the same through the Go client). `uploads`, `start`, `wait` and
+ * `waitTimeout` are steps after the create, handled by the caller.
+ */
+export function containerCreateBody(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   only(`container ${name}`, inputs, CONTAINER_INPUTS);
-  const a: string[] = ["create", "--name", name];
-  for (const e of (inputs.envs as string[] | undefined) ?? []) a.push("--env", e);
-  for (const p of (inputs.ports as Record<string, unknown>[] | undefined) ?? []) {
-    only("ports[]", p, ["internal", "external", "ip", "protocol"]);
-    const ip = (p.ip as string | undefined) ?? "0.0.0.0";
-    const ext = p.external === undefined ? "" : String(p.external);
-    a.push("--publish", `${ip}:${ext}:${p.internal}/${(p.protocol as string | undefined) ?? "tcp"}`);
+  const host: Record<string, unknown> = {};
+  const body: Record<string, unknown> = { Image: inputs.image, HostConfig: host };
+  if (inputs.envs) body.Env = inputs.envs;
+  if (inputs.command) body.Cmd = inputs.command;
+  if (inputs.entrypoints) body.Entrypoint = inputs.entrypoints;
+  if (inputs.user) body.User = inputs.user;
+  if (inputs.workingDir) body.WorkingDir = inputs.workingDir;
+  if (inputs.stopSignal) body.StopSignal = inputs.stopSignal;
+  if (inputs.stopTimeout !== undefined) body.StopTimeout = inputs.stopTimeout;
+  const labels = (inputs.labels as Record<string, unknown>[] | undefined) ?? [];
+  if (labels.length > 0) {
+    body.Labels = Object.fromEntries(
+      labels.map((l) => {
+        only("labels[]", l, ["label", "value"]);
+        return [l.label as string, l.value as string];
+      }),
+    );
   }
-  for (const v of (inputs.volumes as Record<string, unknown>[] | undefined) ?? []) {
-    only("volumes[]", v, ["volumeName", "hostPath", "containerPath", "readOnly"]);
-    const src = (v.volumeName ?? v.hostPath) as string;
-    a.push("--volume", `${src}:${v.containerPath as string}${v.readOnly ? ":ro" : ""}`);
+  const ports = (inputs.ports as Record<string, unknown>[] | undefined) ?? [];
+  if (ports.length > 0) {
+    const key = (p: Record<string, unknown>) =>
+      `${p.internal as number}/${(p.protocol as string | undefined) ?? "tcp"}`;
+    body.ExposedPorts = Object.fromEntries(ports.map((p) => [key(p), {}]));
+    host.PortBindings = Object.fromEntries(
+      ports.map((p) => {
+        only("ports[]", p, ["internal", "external", "ip", "protocol"]);
+        return [
+          key(p),
+          [
+            {
+              HostIp: (p.ip as string | undefined) ?? "0.0.0.0",
+              HostPort: p.external === undefined ? "" : String(p.external),
+            },
+          ],
+        ];
+      }),
+    );
   }
-  for (const m of (inputs.mounts as Record<string, unknown>[] | undefined) ?? []) {
-    only("mounts[]", m, ["type", "source", "target", "readOnly"]);
-    a.push("--mount", `type=${m.type as string},source=${m.source as string},target=${m.target as string}${m.readOnly ? ",readonly" : ""}`);
+  const volumes = (inputs.volumes as Record<string, unknown>[] | undefined) ?? [];
+  if (volumes.length > 0) {
+    host.Binds = volumes.map((v) => {
+      only("volumes[]", v, ["volumeName", "hostPath", "containerPath", "readOnly"]);
+      return `${(v.volumeName ?? v.hostPath) as string}:${v.containerPath as string}${v.readOnly ? ":ro" : ""}`;
+    });
+  }
+  const mounts = (inputs.mounts as Record<string, unknown>[] | undefined) ?? [];
+  if (mounts.length > 0) {
+    host.Mounts = mounts.map((m) => {
+      only("mounts[]", m, ["type", "source", "target", "readOnly"]);
+      return { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly === true };
+    });
   }
   const hc = inputs.healthcheck as Record<string, unknown> | undefined;
   if (hc) {
     only("healthcheck", hc, ["tests", "interval", "timeout", "startPeriod", "startInterval", "retries"]);
-    const tests = hc.tests as string[];
-    if (tests[0] === "NONE") a.push("--no-healthcheck");
-    else if (tests[0] === "CMD-SHELL") a.push("--health-cmd", tests.slice(1).join(" "));
-    else if (tests[0] === "CMD") a.push("--health-cmd", JSON.stringify(tests.slice(1)));
-    else throw new Error(`replayer: healthcheck.tests must start with CMD or CMD-SHELL, got ${tests[0]}`);
-    if (hc.interval) a.push("--health-interval", hc.interval as string);
-    if (hc.timeout) a.push("--health-timeout", hc.timeout as string);
-    if (hc.startPeriod) a.push("--health-start-period", hc.startPeriod as string);
-    if (hc.startInterval) a.push("--health-start-interval", hc.startInterval as string);
-    if (hc.retries !== undefined) a.push("--health-retries", String(hc.retries));
+    const check: Record<string, unknown> = { Test: hc.tests };
+    if (hc.interval) check.Interval = durationNs(hc.interval as string);
+    if (hc.timeout) check.Timeout = durationNs(hc.timeout as string);
+    if (hc.startPeriod) check.StartPeriod = durationNs(hc.startPeriod as string);
+    if (hc.startInterval) check.StartInterval = durationNs(hc.startInterval as string);
+    if (hc.retries !== undefined) check.Retries = hc.retries;
+    body.Healthcheck = check;
   }
-  if (inputs.restart) a.push("--restart", inputs.restart as string);
-  // The provider's `memory` and `memorySwap` are in MB.
-  if (inputs.memory !== undefined) a.push("--memory", `${inputs.memory as number}m`);
-  if (inputs.memorySwap !== undefined) a.push("--memory-swap", `${inputs.memorySwap as number}m`);
-  if (inputs.cpus !== undefined) a.push("--cpus", String(inputs.cpus));
-  if (inputs.readOnly) a.push("--read-only");
-  for (const [path, opts] of Object.entries((inputs.tmpfs as Record<string, string> | undefined) ?? {})) {
-    a.push("--tmpfs", opts ? `${path}:${opts}` : path);
-  }
-  if (inputs.user) a.push("--user", inputs.user as string);
+  if (inputs.restart) host.RestartPolicy = { Name: inputs.restart };
+  // The provider's `memory` and `memorySwap` are in MB; the API's in bytes.
+  if (inputs.memory !== undefined) host.Memory = (inputs.memory as number) * 1024 * 1024;
+  if (inputs.memorySwap !== undefined) host.MemorySwap = (inputs.memorySwap as number) * 1024 * 1024;
+  if (inputs.cpus !== undefined) host.NanoCpus = Math.round(Number(inputs.cpus) * 1e9);
+  if (inputs.readOnly !== undefined) host.ReadonlyRootfs = inputs.readOnly;
+  if (inputs.tmpfs) host.Tmpfs = inputs.tmpfs;
   const caps = inputs.capabilities as Record<string, unknown> | undefined;
   if (caps) {
     only("capabilities", caps, ["adds", "drops"]);
-    for (const c of (caps.drops as string[] | undefined) ?? []) a.push("--cap-drop", c);
-    for (const c of (caps.adds as string[] | undefined) ?? []) a.push("--cap-add", c);
+    if (caps.adds) host.CapAdd = caps.adds;
+    if (caps.drops) host.CapDrop = caps.drops;
   }
-  for (const s of (inputs.securityOpts as string[] | undefined) ?? []) a.push("--security-opt", s);
-  if (inputs.logDriver) a.push("--log-driver", inputs.logDriver as string);
-  for (const [k, v] of Object.entries((inputs.logOpts as Record<string, string> | undefined) ?? {})) {
-    a.push("--log-opt", `${k}=${v}`);
-  }
-  for (const l of (inputs.labels as Record<string, unknown>[] | undefined) ?? []) {
-    only("labels[]", l, ["label", "value"]);
-    a.push("--label", `${l.label as string}=${l.value as string}`);
-  }
-  if (inputs.networkMode) a.push("--network", inputs.networkMode as string);
-  if (inputs.init !== undefined) a.push(`--init=${String(inputs.init)}`);
-  if (inputs.stopTimeout !== undefined) a.push("--stop-timeout", String(inputs.stopTimeout));
-  if (inputs.stopSignal) a.push("--stop-signal", inputs.stopSignal as string);
-  if (inputs.workingDir) a.push("--workdir", inputs.workingDir as string);
-  const entry = inputs.entrypoints as string[] | undefined;
-  if (entry?.[0] !== undefined) a.push("--entrypoint", entry[0]);
-  a.push(inputs.image as string);
-  if (entry && entry.length > 1) a.push(...entry.slice(1));
-  a.push(...((inputs.command as string[] | undefined) ?? []));
-  return a;
+  if (inputs.securityOpts) host.SecurityOpt = inputs.securityOpts;
+  if (inputs.logDriver || inputs.logOpts)
+    host.LogConfig = { Type: inputs.logDriver ?? "json-file", Config: inputs.logOpts ?? {} };
+  if (inputs.networkMode) host.NetworkMode = inputs.networkMode;
+  if (inputs.init !== undefined) host.Init = inputs.init;
+  return body;
+}
+
+/** The Engine API over its unix socket (DOCKER_HOST=unix://... or the default socket). */
+export function engineApi(method: string, path: string, body?: unknown): Promise<unknown> {
+  const hostEnv = process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
+  if (!hostEnv.startsWith("unix://"))
+    throw new Error(`replayer: only a unix-socket DOCKER_HOST is supported, got ${hostEnv}`);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        socketPath: hostEnv.slice("unix://".length),
+        method,
+        path,
+        headers: payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {},
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => {
+          const parsed: unknown = text ? JSON.parse(text) : undefined;
+          if ((res.statusCode ?? 500) >= 300) {
+            reject(
+              new Error(
+                `engine ${method} ${path}: ${res.statusCode} ${(parsed as { message?: string } | undefined)?.message ?? text}`,
+              ),
+            );
+          } else resolve(parsed);
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
 }
 
 function canonical(v: unknown): string {
@@ -239,9 +335,9 @@ export class Replayer {
   /** Replaces every `<<name.path>>` with the live value. */
   resolve(value: unknown): unknown {
     if (typeof value === "string") {
-      const whole = /^<<([A-Za-z0-9_.-]+?)\.([A-Za-z0-9_.[\]]+)>>$/.exec(value);
-      if (whole?.[1] && whole[2]) return this.lookup(whole[1], whole[2]);
-      return value.replace(PLACEHOLDER, (_m, n: string, p: string) => String(this.lookup(n, p)));
+      const whole = /^<<([A-Za-z0-9_.[\]-]+)>>$/.exec(value);
+      if (whole?.[1]) return this.lookup(whole[1]);
+      return value.replace(PLACEHOLDER, (_m, ref: string) => String(this.lookup(ref)));
     }
     if (Array.isArray(value)) return value.map((v) => this.resolve(v));
     if (value && typeof value === "object") {
@@ -250,10 +346,16 @@ export class Replayer {
     return value;
   }
 
-  private lookup(name: string, path: string): unknown {
-    const v = getPath(this.outputs(name), path);
-    if (v === undefined) throw new Error(`replayer: ${name} has no output ${path}`);
-    return v;
+  /** `app-1.0.0.repoDigest`: logical names may hold dots, so the longest live name wins. */
+  private lookup(ref: string): unknown {
+    for (let dot = ref.lastIndexOf("."); dot > 0; dot = ref.lastIndexOf(".", dot - 1)) {
+      const live = this.live.get(ref.slice(0, dot));
+      if (!live) continue;
+      const v = getPath(live.outputs, ref.slice(dot + 1));
+      if (v === undefined) throw new Error(`replayer: ${ref.slice(0, dot)} has no output ${ref.slice(dot + 1)}`);
+      return v;
+    }
+    throw new Error(`replayer: <<${ref}>> names no live resource`);
   }
 
   /**
@@ -271,17 +373,18 @@ export class Replayer {
     for (const r of custom) {
       const deps = [...new Set([...(r.dependencies ?? []), ...r.options.dependsOn])].filter((d) => wanted.has(d));
       for (const dep of deps) {
-        if (!steps.has(dep)) throw new Error(`replayer: ${r.name} depends on ${dep}, which is not registered before it`);
+        if (!steps.has(dep))
+          throw new Error(`replayer: ${r.name} depends on ${dep}, which is not registered before it`);
       }
       steps.set(
         r.name,
-        Promise.all(deps.map((d) => steps.get(d))).then(async () => {
+        Promise.all(deps.map((d) => steps.get(d) ?? Promise.resolve())).then(async () => {
           const old = await this.step(r);
           if (old) pendingDeletes.push(old);
         }),
       );
     }
-    const results = await Promise.allSettled(steps.values());
+    const results = await Promise.allSettled([...steps.values()]);
     const failed = results.find((x): x is PromiseRejectedResult => x.status === "rejected");
     if (failed) throw failed.reason;
     const removed = [...this.live.values()].filter((l) => !wanted.has(l.resource.name)).reverse();
@@ -310,11 +413,17 @@ export class Replayer {
       this.event("create", r);
       return undefined;
     }
-    if (!replaceAnyway && r.type === "command:local:Command" && canonical(old.inputs.triggers) === canonical(inputs.triggers)) {
-      const outputs = await this.runCommand(r, inputs, (inputs.update ?? inputs.create) as string | undefined).catch((e: unknown) => {
-        this.event("failed", r, (e as Error).message.split("\n")[0]);
-        throw new ReplayError(`${r.name}: ${(e as Error).message}`, r.name);
-      });
+    if (
+      !replaceAnyway &&
+      r.type === "command:local:Command" &&
+      canonical(old.inputs.triggers) === canonical(inputs.triggers)
+    ) {
+      const outputs = await this.runCommand(r, inputs, (inputs.update ?? inputs.create) as string | undefined).catch(
+        (e: unknown) => {
+          this.event("failed", r, (e as Error).message.split("\n")[0]);
+          throw new ReplayError(`${r.name}: ${(e as Error).message}`, r.name);
+        },
+      );
       this.live.set(r.name, { resource: r, inputs, outputs });
       this.event("update", r);
       return undefined;
@@ -324,7 +433,9 @@ export class Replayer {
     }
     // Replacement. Containers are delete-before-replace unless the program says otherwise.
     const dbr =
-      r.type === "docker:index/container:Container" ? r.options.deleteBeforeReplace !== false : r.options.deleteBeforeReplace === true;
+      r.type === "docker:index/container:Container"
+        ? r.options.deleteBeforeReplace !== false
+        : r.options.deleteBeforeReplace === true;
     if (dbr) {
       await this.destroy(old);
       this.live.delete(r.name);
@@ -342,15 +453,38 @@ export class Replayer {
         case "docker:index/container:Container":
           return await this.createContainer(r, inputs);
         case "docker:index/remoteImage:RemoteImage":
-          only(`image ${r.name}`, inputs, ["name", "keepLocally", "pullTriggers", "platform", "forceRemove", "triggers"]);
+          only(`image ${r.name}`, inputs, [
+            "name",
+            "keepLocally",
+            "pullTriggers",
+            "platform",
+            "forceRemove",
+            "triggers",
+          ]);
           return await this.useImage(r, inputs);
         case "docker:index/image:Image":
           return await this.useImage(r, inputs);
         case "command:local:Command":
           return await this.runCommand(r, inputs, inputs.create as string | undefined);
         case "random:index/randomPassword:RandomPassword":
-          only(`random password ${r.name}`, inputs, ["length", "special", "overrideSpecial", "upper", "lower", "numeric", "minUpper", "minLower", "minNumeric", "minSpecial", "keepers"]);
-          return { result: randomBytes(32).toString("base64url").slice(0, (inputs.length as number | undefined) ?? 32) };
+          only(`random password ${r.name}`, inputs, [
+            "length",
+            "special",
+            "overrideSpecial",
+            "upper",
+            "lower",
+            "numeric",
+            "minUpper",
+            "minLower",
+            "minNumeric",
+            "minSpecial",
+            "keepers",
+          ]);
+          return {
+            result: randomBytes(32)
+              .toString("base64url")
+              .slice(0, (inputs.length as number | undefined) ?? 32),
+          };
         default:
           throw new Error(`replayer: resource type ${r.type} is not supported`);
       }
@@ -364,9 +498,11 @@ export class Replayer {
     only(`volume ${r.name}`, inputs, ["name", "labels", "driver", "driverOpts"]);
     const name = (inputs.name as string | undefined) ?? `${r.name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
     const args = ["volume", "create"];
-    for (const l of (inputs.labels as Record<string, unknown>[] | undefined) ?? []) args.push("--label", `${l.label as string}=${l.value as string}`);
+    for (const l of (inputs.labels as Record<string, unknown>[] | undefined) ?? [])
+      args.push("--label", `${l.label as string}=${l.value as string}`);
     if (inputs.driver) args.push("--driver", inputs.driver as string);
-    for (const [k, v] of Object.entries((inputs.driverOpts as Record<string, string> | undefined) ?? {})) args.push("--opt", `${k}=${v}`);
+    for (const [k, v] of Object.entries((inputs.driverOpts as Record<string, string> | undefined) ?? {}))
+      args.push("--opt", `${k}=${v}`);
     await docker([...args, name]);
     return { name };
   }
@@ -381,10 +517,13 @@ export class Replayer {
     return { name: ref, imageName: ref, repoDigest: id, imageId: id };
   }
 
-  private async createContainer(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async createContainer(
+    r: RenderedResource,
+    inputs: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     // Pulumi auto-names a resource as `<logical name>-<7 random hex>`.
     const name = (inputs.name as string | undefined) ?? `${r.name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
-    await docker(containerCreateArgs(name, inputs));
+    await engineApi("POST", `/containers/create?name=${encodeURIComponent(name)}`, containerCreateBody(name, inputs));
     for (const u of (inputs.uploads as Record<string, unknown>[] | undefined) ?? []) {
       only("uploads[]", u, ["file", "content", "executable"]);
       const tmp = await mkdtemp(join(tmpdir(), "replay-upload-"));
@@ -400,7 +539,8 @@ export class Replayer {
       NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> };
     };
     const ports = ((inputs.ports as Record<string, unknown>[] | undefined) ?? []).map((p) => {
-      const bound = inspect.NetworkSettings.Ports[`${p.internal as number}/${(p.protocol as string | undefined) ?? "tcp"}`];
+      const bound =
+        inspect.NetworkSettings.Ports[`${p.internal as number}/${(p.protocol as string | undefined) ?? "tcp"}`];
       return { ...p, external: bound && bound[0] ? Number(bound[0].HostPort) : undefined };
     });
     return { id: inspect.Id, name, ports };
@@ -416,14 +556,36 @@ export class Replayer {
       await new Promise((res) => setTimeout(res, 250));
     }
     const last = state.Health?.Log?.at(-1)?.Output.trim() ?? "(no healthcheck output)";
-    throw new Error(`container ${name} did not become healthy within ${timeoutSeconds}s (status ${state.Health?.Status ?? state.Status}); last healthcheck output: ${last}`);
+    throw new Error(
+      `container ${name} did not become healthy within ${timeoutSeconds}s (status ${state.Health?.Status ?? state.Status}); last healthcheck output: ${last}`,
+    );
   }
 
-  private async runCommand(r: RenderedResource, inputs: Record<string, unknown>, script: string | undefined): Promise<Record<string, unknown>> {
-    only(`command ${r.name}`, inputs, ["create", "update", "delete", "environment", "stdin", "triggers", "interpreter", "dir", "logging", "addPreviousOutputInEnv"]);
+  private async runCommand(
+    r: RenderedResource,
+    inputs: Record<string, unknown>,
+    script: string | undefined,
+  ): Promise<Record<string, unknown>> {
+    only(`command ${r.name}`, inputs, [
+      "create",
+      "update",
+      "delete",
+      "environment",
+      "stdin",
+      "triggers",
+      "interpreter",
+      "dir",
+      "logging",
+      "addPreviousOutputInEnv",
+    ]);
     if (script === undefined) return { stdout: "", stderr: "" };
     const [program = "/bin/sh", ...flags] = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
-    const stdout = await shell(program, [...flags, script], (inputs.environment as Record<string, string> | undefined) ?? {}, inputs.stdin as string | undefined);
+    const stdout = await shell(
+      program,
+      [...flags, script],
+      (inputs.environment as Record<string, string> | undefined) ?? {},
+      inputs.stdin as string | undefined,
+    );
     return { stdout };
   }
 

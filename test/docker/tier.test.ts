@@ -64,8 +64,23 @@ function appContainer(instance: Instance): string {
   return replayer.outputs(`${instance}-app`).name as string;
 }
 
-async function inspect(name: string): Promise<Record<string, any>> {
-  return JSON.parse(await docker(["inspect", name]))[0] as Record<string, any>;
+/** The parts of `docker inspect` the tier asserts on. */
+interface Inspect {
+  State: { Health: { Status: string } };
+  Config: { User: string; Image: string; Labels: Record<string, string>; Healthcheck: { Test: string[] } };
+  HostConfig: {
+    ReadonlyRootfs: boolean;
+    CapDrop: string[];
+    SecurityOpt: string[];
+    Memory: number;
+    LogConfig: { Type: string; Config: Record<string, string> };
+    PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
+  };
+  Mounts: { Destination: string; Name: string }[];
+}
+
+async function inspect(name: string): Promise<Inspect> {
+  return (JSON.parse(await docker(["inspect", name])) as Inspect[])[0]!;
 }
 
 async function writeData(instance: Instance, n: number): Promise<void> {
@@ -80,11 +95,16 @@ async function writeData(instance: Instance, n: number): Promise<void> {
     expect(created.status).toBe(201);
     const bytes = randomBytes(2048 + i);
     const form = new FormData();
-    form.append("file", new Blob([bytes], { type: "application/octet-stream" }), `../../etc/evil-${i}.bin`);
-    const up = await api<{ id: number; sha256: string }>(PORTS[instance], `/api/entries/${created.body.id}/attachments`, t, {
-      method: "POST",
-      body: form,
-    });
+    form.append("file", new Blob([bytes], { type: "application/octet-stream" }), `notes-${i}.bin`);
+    const up = await api<{ id: number; sha256: string }>(
+      PORTS[instance],
+      `/api/entries/${created.body.id}/attachments`,
+      t,
+      {
+        method: "POST",
+        body: form,
+      },
+    );
     expect(up.status).toBe(201);
     const sha = createHash("sha256").update(bytes).digest("hex");
     expect(up.body.sha256).toBe(sha);
@@ -102,7 +122,9 @@ async function checkData(instance: Instance, port: number = PORTS[instance], t =
       headers: { authorization: `Bearer ${t}` },
     });
     expect(res.status).toBe(200);
-    const got = createHash("sha256").update(Buffer.from(await res.arrayBuffer())).digest("hex");
+    const got = createHash("sha256")
+      .update(Buffer.from(await res.arrayBuffer()))
+      .digest("hex");
     expect(got).toBe(sha);
   }
 }
@@ -126,13 +148,17 @@ async function underLoad<T>(during: () => Promise<T>): Promise<{ result: T; load
 
 function expectNoFailures(loads: LoadResult[]): void {
   for (const l of loads) {
-    console.log(`load ${l.url}: ${l.requests} requests at ${l.rps.toFixed(1)}/s, status ${JSON.stringify(l.status)}, errors ${JSON.stringify(l.errors)}`);
+    console.log(
+      `load ${l.url}: ${l.requests} requests at ${l.rps.toFixed(1)}/s, status ${JSON.stringify(l.status)}, errors ${JSON.stringify(l.errors)}`,
+    );
     expect(l.rps).toBeGreaterThanOrEqual(50);
     expect({ status: Object.keys(l.status), errors: l.errors }).toEqual({ status: ["200"], errors: {} });
   }
 }
 
-async function backupsOf(instance: Instance): Promise<{ id: string; reason: string; fromVersion?: string; toVersion?: string }[]> {
+async function backupsOf(
+  instance: Instance,
+): Promise<{ id: string; reason: string; fromVersion?: string; toVersion?: string }[]> {
   const out = await docker(["exec", appContainer(instance), "node", "dist/cli.js", "backup", "list", "--json"]);
   const parsed = JSON.parse(out) as { items?: unknown[] } | unknown[];
   return (Array.isArray(parsed) ? parsed : (parsed.items ?? [])) as { id: string; reason: string }[];
@@ -146,17 +172,25 @@ describe.runIf(engine)("docker tier", () => {
     const next = String(schemaV1 + 1).padStart(4, "0");
     await buildAppImage(`${REPO}:1.0.0`, join(ROOT, "app"), "1.0.0");
     phase("build v1");
-    const v2 = await appWithExtraMigration(`${next}_docker_tier_v2.sql`, "CREATE TABLE docker_tier_v2 (id INTEGER PRIMARY KEY);\n");
+    const v2 = await appWithExtraMigration(
+      `${next}_docker_tier_v2.sql`,
+      "CREATE TABLE docker_tier_v2 (id INTEGER PRIMARY KEY);\n",
+    );
     await buildAppImage(`${REPO}:2.0.0`, v2, "2.0.0");
     phase("build v2");
-    const v3 = await appWithExtraMigration(`${next}_docker_tier_v2.sql`, "CREATE TABLE docker_tier_v2 (id INTEGER PRIMARY KEY);\n");
+    const v3 = await appWithExtraMigration(
+      `${next}_docker_tier_v2.sql`,
+      "CREATE TABLE docker_tier_v2 (id INTEGER PRIMARY KEY);\n",
+    );
     const { writeFile } = await import("node:fs/promises");
     await writeFile(join(v3, "src/healthcheck.ts"), 'console.log("v3 is broken on purpose");\nprocess.exit(1);\n');
     await buildAppImage(`${REPO}:3.0.0`, v3, "3.0.0");
     phase("build v3 (broken healthcheck)");
     const sizes = await docker(["image", "inspect", "--format", "{{.Size}}", `${REPO}:1.0.0`, BASE_IMAGE]);
     const [app, base] = sizes.split("\n").map(Number) as [number, number];
-    console.log(`image report: framework image ${(app / 1e6).toFixed(1)} MB, base ${(base / 1e6).toFixed(1)} MB, added ${((app - base) / 1e6).toFixed(1)} MB`);
+    console.log(
+      `image report: framework image ${(app / 1e6).toFixed(1)} MB, base ${(base / 1e6).toFixed(1)} MB, added ${((app - base) / 1e6).toFixed(1)} MB`,
+    );
   });
 
   afterAll(async () => {
@@ -225,7 +259,10 @@ describe.runIf(engine)("docker tier", () => {
     const { loads } = await underLoad(() => replayer.apply(r));
     phase("roll v1 -> v2 under load");
     expectNoFailures(loads);
-    const steps = replayer.events.slice(from).filter((e) => e.step !== "same").map((e) => `${e.step} ${e.name}`);
+    const steps = replayer.events
+      .slice(from)
+      .filter((e) => e.step !== "same")
+      .map((e) => `${e.step} ${e.name}`);
     // Canary wave (alpha) then wave 1 (beta); gamma is pinned to 1.0.0 and untouched.
     expect(steps.indexOf("replace alpha-pre-update-backup")).toBeLessThan(steps.indexOf("replace alpha-app"));
     expect(steps.indexOf("replace beta-pre-update-backup")).toBeLessThan(steps.indexOf("replace beta-app"));
@@ -237,7 +274,9 @@ describe.runIf(engine)("docker tier", () => {
       const version = await api<{ version: string; schemaVersion: number }>(PORTS[i], "/api/version");
       expect(version.body).toMatchObject({ version: "2.0.0", schemaVersion: schemaV1 + 1 });
       await checkData(i);
-      const pre = (await backupsOf(i)).filter((b) => b.reason === "pre-update" && b.fromVersion === "1.0.0" && b.toVersion === "2.0.0");
+      const pre = (await backupsOf(i)).filter(
+        (b) => b.reason === "pre-update" && b.fromVersion === "1.0.0" && b.toVersion === "2.0.0",
+      );
       expect(pre).toHaveLength(1);
       await docker(["exec", appContainer(i), "node", "dist/cli.js", "backup", "verify", pre[0]!.id]);
     }
@@ -271,12 +310,36 @@ describe.runIf(engine)("docker tier", () => {
     const fresh = `fleet-${STACK}-restore-probe`;
     await docker(["volume", "create", "--label", `fleet.stack=${STACK}`, fresh]);
     const app = await inspect(appContainer("alpha"));
-    const backups = (app.Mounts as { Destination: string; Name: string }[]).find((m) => m.Destination === "/backups")!.Name;
-    const image = app.Config.Image as string;
-    const common = ["--label", `fleet.stack=${STACK}`, "--user", "10001:10001", "-v", `${fresh}:/data`, "-v", `${backups}:/backups`, "-e", "APP_NAME=restore-probe", "-e", "DATA_DIR=/data", "-e", "BACKUP_DIR=/backups"];
+    const backups = app.Mounts.find((m) => m.Destination === "/backups")!.Name;
+    const image = app.Config.Image;
+    const common = [
+      "--label",
+      `fleet.stack=${STACK}`,
+      "--user",
+      "10001:10001",
+      "-v",
+      `${fresh}:/data`,
+      "-v",
+      `${backups}:/backups`,
+      "-e",
+      "APP_NAME=restore-probe",
+      "-e",
+      "DATA_DIR=/data",
+      "-e",
+      "BACKUP_DIR=/backups",
+    ];
     await docker(["run", "--rm", ...common, image, "node", "dist/cli.js", "backup", "restore", created.body.id]);
     const probeToken = randomBytes(18).toString("hex");
-    const probe = await docker(["run", "-d", ...common, "-e", `ADMIN_TOKEN=${probeToken}`, "-p", "127.0.0.1::8080", image]);
+    const probe = await docker([
+      "run",
+      "-d",
+      ...common,
+      "-e",
+      `ADMIN_TOKEN=${probeToken}`,
+      "-p",
+      "127.0.0.1::8080",
+      image,
+    ]);
     const port = Number((await docker(["port", probe, "8080/tcp"])).split(":").at(-1));
     await replayer.waitHealthy(probe, 60);
     await checkData("alpha", port, probeToken);
@@ -294,13 +357,24 @@ describe.runIf(engine)("docker tier", () => {
       return { result };
     });
     phase("roll to broken v3 under load");
-    expect(String(result)).toMatch(/alpha-app: container alpha-app-\w+ did not become healthy within \d+s .*v3 is broken on purpose/);
+    expect(String(result)).toMatch(
+      /alpha-app: container alpha-app-\w+ did not become healthy within \d+s .*v3 is broken on purpose/,
+    );
     for (const i of ["alpha", "beta"] as const) {
       const version = await api<{ version: string }>(PORTS[i], "/api/version");
       expect(version.body.version).toBe("2.0.0");
     }
     // Wave 1 was never touched: no v3 container exists for beta.
-    const betaV3 = await docker(["ps", "-aq", "--filter", `label=fleet.stack=${STACK}`, "--filter", "label=fleet.instance=beta", "--filter", "label=fleet.version=3.0.0"]);
+    const betaV3 = await docker([
+      "ps",
+      "-aq",
+      "--filter",
+      `label=fleet.stack=${STACK}`,
+      "--filter",
+      "label=fleet.instance=beta",
+      "--filter",
+      "label=fleet.version=3.0.0",
+    ]);
     expect(betaV3).toBe("");
   });
 
@@ -310,7 +384,14 @@ describe.runIf(engine)("docker tier", () => {
     const dir = await mkdtemp(join(tmpdir(), "fleet-tier-fleet-"));
     for (const i of ["alpha", "beta"]) await cp(join(FLEET, `${i}.yaml`), join(dir, `${i}.yaml`));
     await replayer.apply(await renderAt("2.0.0", dir));
-    const left = await docker(["ps", "-aq", "--filter", `label=fleet.stack=${STACK}`, "--filter", "label=fleet.instance=gamma"]);
+    const left = await docker([
+      "ps",
+      "-aq",
+      "--filter",
+      `label=fleet.stack=${STACK}`,
+      "--filter",
+      "label=fleet.instance=gamma",
+    ]);
     expect(left).toBe("");
     const vol = await docker(["volume", "ls", "-q", "--filter", `name=fleet-${STACK}-gamma-data`]);
     expect(vol).toBe(`fleet-${STACK}-gamma-data`);
