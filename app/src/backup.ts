@@ -363,12 +363,16 @@ export function verifyBackup(backupDir: string, id: string): VerifyResult {
   return { id, ok: problems.length === 0, problems };
 }
 
-/** Deletes all but the newest `keep` backups. */
-export function pruneBackups(backupDir: string, keep: number): { deleted: string[]; kept: string[] } {
+/**
+ * Deletes all but the newest `keep` backups; with `reason`, only among the backups of that reason.
+ * The scheduled job prunes only its own backups, so the pre-update and pre-restore backups that a
+ * rollback needs are never pruned by the schedule.
+ */
+export function pruneBackups(backupDir: string, keep: number, reason?: string): { deleted: string[]; kept: string[] } {
   if (!Number.isInteger(keep) || keep < 1) {
     throw new BackupError(`--keep ${JSON.stringify(keep)}: must be an integer of at least 1`);
   }
-  const all = listBackups(backupDir);
+  const all = listBackups(backupDir).filter((b) => reason === undefined || b.reason === reason);
   const deleted: string[] = [];
   for (const b of all.slice(keep)) {
     rmSync(path.join(backupDir, b.id), { recursive: true, force: true });

@@ -24,7 +24,7 @@ const USAGE = `usage: node dist/cli.js <command>
   backup list [--json]
   backup verify <id>
   backup restore <id> [--live]        offline into DATA_DIR, or --live through the running server
-  backup prune --keep N
+  backup prune --keep N [--reason R]   keep the newest N (of reason R only)
   backup schedule --cron "<expr>" --keep N   run in the foreground (the backup sidecar)`;
 
 /** A usage error: printed with the usage, exit 2. */
@@ -171,7 +171,7 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case "prune": {
-      out(pruneBackups(paths.backupDir, keepOf(values.keep)));
+      out(pruneBackups(paths.backupDir, keepOf(values.keep), values.reason));
       return 0;
     }
     case "schedule": {
@@ -188,7 +188,7 @@ async function run(argv: string[]): Promise<number> {
               return;
             }
             const created = createBackupRecorded({ ...base, reason });
-            const pruned = pruneBackups(paths.backupDir, keep);
+            const pruned = pruneBackups(paths.backupDir, keep, reason);
             out({ at, id: created.id, pruned: pruned.deleted });
           } catch (err) {
             if (err instanceof BackupError) {

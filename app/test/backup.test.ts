@@ -76,6 +76,20 @@ describe("backups", () => {
     expect(list.map((b: { id: string; entries: number }) => [b.id, b.entries])).toEqual([[third.id, 1], [second.id, 1]]);
   });
 
+  test("prune with a reason deletes only that reason's backups: the schedule never prunes pre-update backups", async () => {
+    const { ctx } = await makeApp();
+    const at = (s: number) => new Date(Date.now() + s * 1000);
+    const make = (reason: string, s: number) =>
+      createBackup({ paths: ctx.paths, instance: "test", appVersion: "1.0.0", reason, now: at(s) }).id;
+    const pre = make("pre-update", 1);
+    const s1 = make("scheduled", 2);
+    const s2 = make("scheduled", 3);
+    const s3 = make("scheduled", 4);
+    expect(pruneBackups(ctx.paths.backupDir, 2, "scheduled")).toEqual({ deleted: [s1], kept: [s3, s2] });
+    expect(listBackups(ctx.paths.backupDir).map((b) => b.id)).toEqual([s3, s2, pre]);
+    expect(pruneBackups(ctx.paths.backupDir, 1)).toEqual({ deleted: [s2, pre], kept: [s3] });
+  });
+
   test("create --if-exists without a database prints skipped and exits 0; bad ids and flags are refused", () => {
     const root = tempDir();
     const res = cli(root, "backup", "create", "--if-exists");

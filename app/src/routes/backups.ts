@@ -9,6 +9,7 @@ const createBody = z.strictObject({
   to: z.string().optional(),
 });
 const pruneBody = z.strictObject({
+  reason: z.string().optional(),
   keep: z.number({ error: "must be an integer of at least 1" }).int({ error: "must be an integer of at least 1" }).min(1, { error: "must be an integer of at least 1" }),
 });
 const backupParams = z.strictObject({ id: z.string() });
@@ -32,7 +33,10 @@ export async function backupRoutes(app: FastifyInstance): Promise<void> {
     });
     return reply.code(201).send({ id: created.id, path: created.path, manifest: created.manifest });
   });
-  app.post("/api/backups/prune", async (req) => pruneBackups(paths.backupDir, parse(pruneBody, req.body, "body").keep));
+  app.post("/api/backups/prune", async (req) => {
+    const body = parse(pruneBody, req.body, "body");
+    return pruneBackups(paths.backupDir, body.keep, body.reason);
+  });
   app.get("/api/backups/:id", async (req) => readManifest(paths.backupDir, parse(backupParams, req.params, "params").id));
   app.post("/api/backups/:id/verify", async (req, reply) => {
     const result = verifyBackup(paths.backupDir, parse(backupParams, req.params, "params").id);
