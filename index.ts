@@ -124,3 +124,15 @@ export const instances = Object.fromEntries(
     ];
   }),
 );
+
+/** Generated admin tokens, secret: `pulumi stack output adminTokens --show-secrets`. */
+export const adminTokens = pulumi.secret(
+  pulumi.output(
+    Object.fromEntries(
+      fleet.instances.flatMap(({ name }) => {
+        const token = apps.get(name)!.adminToken;
+        return token ? [[name, token.result]] : [];
+      }),
+    ),
+  ),
+);

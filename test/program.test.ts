@@ -79,6 +79,7 @@ describe("render shape", () => {
       "fleet:version": "1.0.0",
     });
     expect(examples.outputs).toEqual({
+      adminTokens: "[secret]",
       instances: {
         homebrews: {
           backups: "fleet-dev-homebrews-backups",
