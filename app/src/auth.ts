@@ -23,8 +23,14 @@ declare module "fastify" {
   }
 }
 
-/** Name of the session cookie set by the login endpoint (and by the login page). */
-export const SESSION_COOKIE = "fleet_session";
+/**
+ * Name of the session cookie set by the login endpoint (and by the login page): `fleet_session_<APP_NAME>`.
+ * Cookies ignore ports (RFC 6265 §8.5), so instances on one host need distinct names, or logging into
+ * one would overwrite the session of another. APP_NAME's pattern keeps the name a valid cookie token.
+ */
+export function sessionCookieName(config: Config): string {
+  return `fleet_session_${config.appName}`;
+}
 /** Lifetime of a session. */
 export const SESSION_TTL_SECONDS = 12 * 3600;
 /** Where pages redirect to when a session is missing. */
@@ -66,12 +72,12 @@ export function sessionValid(config: Config, value: string | undefined, now = Da
 export function isAdminRequest(config: Config, req: FastifyRequest): boolean {
   const h = req.headers.authorization;
   if (h?.startsWith("Bearer ") && tokenMatches(config, h.slice(7).trim())) return true;
-  return sessionValid(config, req.cookies?.[SESSION_COOKIE]);
+  return sessionValid(config, req.cookies?.[sessionCookieName(config)]);
 }
 
 /** Sets the session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS). Used by POST /api/login and the login page. */
 export function setSessionCookie(config: Config, reply: FastifyReply): void {
-  reply.setCookie(SESSION_COOKIE, newSessionValue(config), {
+  reply.setCookie(sessionCookieName(config), newSessionValue(config), {
     path: "/",
     httpOnly: true,
     sameSite: "lax",
@@ -81,8 +87,8 @@ export function setSessionCookie(config: Config, reply: FastifyReply): void {
 }
 
 /** Clears the session cookie. */
-export function clearSessionCookie(reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, { path: "/" });
+export function clearSessionCookie(config: Config, reply: FastifyReply): void {
+  reply.clearCookie(sessionCookieName(config), { path: "/" });
 }
 
 /** Whether the route's access rule lets this request through. */

@@ -184,13 +184,13 @@ describe("JSON API", () => {
     expect(wrong.json()).toEqual({ statusCode: 401, error: "Unauthorized", message: "token: wrong admin token", field: "token" });
     const login = await app.inject({ method: "POST", url: "/api/login", payload: { token: AUTH.authorization.slice(7) } });
     expect(login.statusCode).toBe(204);
-    const cookie = login.cookies.find((c) => c.name === "fleet_session")!;
+    const cookie = login.cookies.find((c) => c.name === "fleet_session_test")!;
     expect([cookie.httpOnly, cookie.sameSite, cookie.path]).toEqual([true, "Lax", "/"]);
-    const withCookie = await app.inject({ url: "/api/entries", cookies: { fleet_session: cookie.value } });
+    const withCookie = await app.inject({ url: "/api/entries", cookies: { fleet_session_test: cookie.value } });
     expect(withCookie.statusCode).toBe(200);
-    const forged = await app.inject({ url: "/api/entries", cookies: { fleet_session: `${Math.floor(Date.now() / 1000) + 999}.forged` } });
+    const forged = await app.inject({ url: "/api/entries", cookies: { fleet_session_test: `${Math.floor(Date.now() / 1000) + 999}.forged` } });
     expect(forged.statusCode).toBe(401);
-    const session = await app.inject({ url: "/api/session", cookies: { fleet_session: cookie.value } });
+    const session = await app.inject({ url: "/api/session", cookies: { fleet_session_test: cookie.value } });
     expect(session.json()).toEqual({ admin: true, publicRead: false });
     const form = await app.inject({
       method: "POST",
@@ -200,7 +200,25 @@ describe("JSON API", () => {
     });
     expect(form.statusCode).toBe(204);
     const logout = await app.inject({ method: "POST", url: "/api/logout" });
-    expect(logout.cookies.find((c) => c.name === "fleet_session")!.value).toBe("");
+    expect(logout.cookies.find((c) => c.name === "fleet_session_test")!.value).toBe("");
+  });
+
+  test("each instance has its own session cookie: a login to one leaves another's session alone", async () => {
+    // Same host, same admin token, different ports: a browser sends both instances every cookie.
+    const alpha = (await makeApp({ env: { APP_NAME: "alpha" } })).app;
+    const beta = (await makeApp({ env: { APP_NAME: "beta" } })).app;
+    const token = AUTH.authorization.slice(7);
+    const loginA = await alpha.inject({ method: "POST", url: "/api/login", payload: { token } });
+    const loginB = await beta.inject({ method: "POST", url: "/api/login", payload: { token } });
+    expect(loginA.cookies.map((c) => c.name)).toEqual(["fleet_session_alpha"]);
+    expect(loginB.cookies.map((c) => c.name)).toEqual(["fleet_session_beta"]);
+    const jar = { fleet_session_alpha: loginA.cookies[0]!.value, fleet_session_beta: loginB.cookies[0]!.value };
+    expect((await alpha.inject({ url: "/api/session", cookies: jar })).json()).toEqual({ admin: true, publicRead: false });
+    expect((await beta.inject({ url: "/api/session", cookies: jar })).json()).toEqual({ admin: true, publicRead: false });
+    const onlyAlpha = { fleet_session_alpha: jar.fleet_session_alpha };
+    expect((await beta.inject({ url: "/api/entries", cookies: onlyAlpha })).statusCode).toBe(401);
+    const logoutB = await beta.inject({ method: "POST", url: "/api/logout", cookies: jar });
+    expect(logoutB.cookies.map((c) => [c.name, c.value])).toEqual([["fleet_session_beta", ""]]);
   });
 
   test("PUBLIC_READ=true opens reads, not writes", async () => {

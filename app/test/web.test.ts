@@ -11,8 +11,8 @@ const FORM = { "content-type": "application/x-www-form-urlencoded" };
 async function session(app: App): Promise<{ cookie: string; csrf: string }> {
   const login = await app.inject({ method: "POST", url: "/api/login", payload: { token: TOKEN } });
   expect(login.statusCode).toBe(204);
-  const c = login.cookies.find((x) => x.name === "fleet_session")!;
-  const cookie = `fleet_session=${c.value}`;
+  const c = login.cookies.find((x) => x.name === "fleet_session_test")!;
+  const cookie = `fleet_session_test=${c.value}`;
   const form = await app.inject({ url: "/entries/new", headers: { ...HTML, cookie } });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
   if (!csrf) throw new Error(`no CSRF token in ${form.body}`);
@@ -184,6 +184,6 @@ describe("pages", () => {
     const { cookie, csrf } = await session(app);
     const res = await app.inject({ method: "POST", url: "/logout", headers: { ...FORM, cookie }, payload: `_csrf=${encodeURIComponent(csrf)}` });
     expect([res.statusCode, res.headers.location]).toEqual([303, "/"]);
-    expect(res.cookies.find((c) => c.name === "fleet_session")?.value).toBe("");
+    expect(res.cookies.find((c) => c.name === "fleet_session_test")?.value).toBe("");
   });
 });

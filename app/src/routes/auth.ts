@@ -15,7 +15,7 @@ export async function authRoutes(app: FastifyInstance): Promise<void> {
     return reply.code(204).send();
   });
   app.post("/api/logout", { config: { access: "public" } }, async (_req, reply) => {
-    clearSessionCookie(reply);
+    clearSessionCookie(config, reply);
     return reply.code(204).send();
   });
   app.get("/api/session", { config: { access: "public" } }, async (req) => ({

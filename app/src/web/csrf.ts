@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { SESSION_COOKIE, tokenMatches } from "../auth";
+import { sessionCookieName, tokenMatches } from "../auth";
 import type { Config } from "../config";
 
 /** Name of the hidden form field that carries the CSRF token. */
@@ -11,7 +11,7 @@ export const CSRF_FIELD = "_csrf";
  * from the admin token. It changes with every login and dies with the session (and with the token).
  */
 export function csrfToken(config: Config, req: FastifyRequest): string {
-  const session = req.cookies?.[SESSION_COOKIE] ?? "";
+  const session = req.cookies?.[sessionCookieName(config)] ?? "";
   return createHmac("sha256", `fleet-csrf:${config.adminToken ?? ""}`).update(session).digest("base64url");
 }
 

@@ -141,7 +141,7 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post("/logout", async (_req, reply) => {
-    clearSessionCookie(reply);
+    clearSessionCookie(config, reply);
     return reply.redirect("/", 303);
   });
 
