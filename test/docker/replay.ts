@@ -17,37 +17,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import type { RenderedResource, RenderResult as Render } from "../../components/cli/render";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-/** One resource as `npm run render -- --json` prints it. */
-export interface RenderedResource {
-  readonly type: string;
-  readonly name: string;
-  readonly parent: string | null;
-  readonly custom: boolean;
-  readonly inputs: Record<string, unknown>;
-  /** Every resource this one waits for, explicitly or through its inputs (by logical name). */
-  readonly dependencies?: string[];
-  readonly options: {
-    readonly dependsOn: string[];
-    readonly protect: boolean;
-    readonly retainOnDelete: boolean;
-    readonly deleteBeforeReplace: boolean | null;
-    readonly replaceOnChanges: string[];
-    readonly ignoreChanges: string[];
-  };
-}
-
-/** The whole render. */
-export interface Render {
-  readonly project: string;
-  readonly stack: string;
-  readonly config: Record<string, unknown>;
-  readonly resources: RenderedResource[];
-  readonly outputs: Record<string, unknown>;
-}
+/** One resource and the whole render, exactly as `npm run render -- --json` prints them. */
+export type { RenderedResource, RenderResult as Render } from "../../components/cli/render";
 
 /** What the replayer remembers of a created resource: its resolved inputs and its outputs. */
 interface Live {
@@ -371,7 +347,7 @@ export class Replayer {
     const pendingDeletes: Live[] = [];
     const steps = new Map<string, Promise<void>>();
     for (const r of custom) {
-      const deps = [...new Set([...(r.dependencies ?? []), ...r.options.dependsOn])].filter((d) => wanted.has(d));
+      const deps = [...new Set([...r.dependencies, ...r.options.dependsOn])].filter((d) => wanted.has(d));
       for (const dep of deps) {
         if (!steps.has(dep))
           throw new Error(`replayer: ${r.name} depends on ${dep}, which is not registered before it`);
