@@ -237,7 +237,7 @@ describe("JSON API", () => {
       {
         status: "ok",
         version: "1.0.0",
-        schemaVersion: 2,
+        schemaVersion: 3,
         checks: { database: "ok", migrations: "ok", dataDir: "ok", backupDir: "ok", maintenance: "off" },
       },
     ]);
@@ -250,7 +250,7 @@ describe("JSON API", () => {
       version: "1.0.0",
       revision: "unknown",
       buildDate: "unknown",
-      schemaVersion: 2,
+      schemaVersion: 3,
       node: process.version,
     });
     await createEntry(app, "counted");
@@ -259,7 +259,7 @@ describe("JSON API", () => {
     expect(metrics.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
     const lines = metrics.body.split("\n");
     expect(lines).toContain("fleet_entries 1");
-    expect(lines).toContain("fleet_schema_version 2");
+    expect(lines).toContain("fleet_schema_version 3");
     expect(lines).toContain("fleet_backup_last_success 1");
     const last = (await app.inject({ url: "/api/backups/last", headers: AUTH })).json();
     expect([last.lastRun.ok, last.lastRun.reason, last.newest.id]).toEqual([true, "manual", last.lastRun.id]);

@@ -31,7 +31,7 @@ describe("backups", () => {
     expect(res.status).toBe(0);
     const line = JSON.parse(res.stdout);
     expect(Object.keys(line)).toEqual(["id", "path"]);
-    expect(line.id).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0002-from-1\.0\.0-to-1\.1\.0$/);
+    expect(line.id).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0003-from-1\.0\.0-to-1\.1\.0$/);
     expect(line.path).toBe(path.join(root, "backups", line.id));
 
     const m = readManifest(ctx.paths.backupDir, line.id);
@@ -45,9 +45,9 @@ describe("backups", () => {
       fromVersion: "1.0.0",
       toVersion: "1.1.0",
       appVersion: "1.0.0",
-      schemaVersion: 2,
-      migrations: ["0001_init.sql", "0002_default_entry_type.sql"],
-      rowCounts: { attachments: 1, entries: 1, entry_types: 1, notes: 1, relationships: 0, schema_migrations: 2, settings: 0, states: 3 },
+      schemaVersion: 3,
+      migrations: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
+      rowCounts: { attachments: 1, entries: 1, entry_types: 1, notes: 1, relationships: 0, schema_migrations: 3, settings: 0, states: 3 },
       integrity: "ok",
       files: ["app.db", blob].sort(),
     });
@@ -150,8 +150,8 @@ describe("backups", () => {
     const restored = await app.inject({ method: "POST", url: `/api/backups/${created.id}/restore`, headers: AUTH });
     expect(restored.statusCode).toBe(200);
     const r = restored.json();
-    expect([r.restored, r.schemaVersion, r.migrationsApplied]).toEqual([created.id, 2, []]);
-    expect(r.safetyBackup).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0002$/);
+    expect([r.restored, r.schemaVersion, r.migrationsApplied]).toEqual([created.id, 3, []]);
+    expect(r.safetyBackup).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0003$/);
     expect(await snapshot()).toEqual(before);
     expect(ctx.maintenance).toBe(false);
     expect((await app.inject({ url: "/api/health" })).statusCode).toBe(200);
@@ -192,8 +192,8 @@ describe("backups", () => {
     expect(JSON.parse(res.stdout)).toEqual({
       restored: oldBackup.id,
       safetyBackup: null,
-      schemaVersion: 2,
-      migrationsApplied: ["0002_default_entry_type.sql"],
+      schemaVersion: 3,
+      migrationsApplied: ["0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
     });
     const db = openReadOnly(pathsFor(path.join(root, "data"), path.join(root, "backups")).dbFile);
     expect(stmt(db, "SELECT title FROM entries").pluck().all()).toEqual(["old batch"]);

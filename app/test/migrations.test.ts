@@ -33,12 +33,13 @@ function openCtx(root: string, dir: string): AppContext {
 describe("migrations", () => {
   test("a fresh database gets every migration, recorded with name, checksum and time", () => {
     const root = tempDir();
-    const ctx = openCtx(root, migrationsDir(2));
-    const rows = stmt(ctx.db, "SELECT version, name, checksum, applied_at FROM schema_migrations").all() as Record<string, unknown>[];
     const files = loadMigrations();
+    expect(files.map((m) => m.name)).toEqual(["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"]);
+    const ctx = openCtx(root, migrationsDir(files.length));
+    const rows = stmt(ctx.db, "SELECT version, name, checksum, applied_at FROM schema_migrations").all() as Record<string, unknown>[];
     expect(rows.map((r) => [r.version, r.name, r.checksum])).toEqual(files.map((m) => [m.version, m.name, m.checksum]));
     expect(rows.every((r) => typeof r.applied_at === "string" && !Number.isNaN(Date.parse(r.applied_at as string)))).toBe(true);
-    expect(ctx.schemaVersion).toBe(2);
+    expect(ctx.schemaVersion).toBe(3);
     expect(stmt(ctx.db, "PRAGMA journal_mode").pluck().get()).toBe("wal");
     expect(stmt(ctx.db, "PRAGMA foreign_keys").pluck().get()).toBe(1);
     expect(stmt(ctx.db, "PRAGMA busy_timeout").pluck().get()).toBe(5000);
@@ -50,8 +51,8 @@ describe("migrations", () => {
   test("pending migrations on an existing database are applied after an automatic backup", () => {
     const root = tempDir();
     openCtx(root, migrationsDir(1)).close();
-    const ctx = openCtx(root, migrationsDir(2));
-    expect(ctx.schemaVersion).toBe(2);
+    const ctx = openCtx(root, migrationsDir(3));
+    expect(ctx.schemaVersion).toBe(3);
     ctx.close();
     const backups = readdirSync(path.join(root, "backups")).filter((f) => !f.startsWith("."));
     expect(backups).toHaveLength(1);
@@ -98,6 +99,30 @@ describe("migrations", () => {
     expect(res.stderr).toMatch(new RegExp(`^refusing to start: ${message.source.slice(1, -1)}\n$`));
   });
 
+  test("0003 indexes the archived+type and archived+state filters and changes no table and no row", () => {
+    const root = tempDir();
+    const v2 = openCtx(root, migrationsDir(2));
+    stmt(v2.db, "INSERT INTO entries (type_id, state_id, title, created_at, updated_at) VALUES (1, 1, 'kept', '2026-01-01', '2026-01-01')").run();
+    const tablesAndRows = (db: Db) => {
+      const { tables, rows } = JSON.parse(dump(db)) as { tables: { sql: string | null }[]; rows: [string, unknown][] };
+      return { tables: tables.filter((t) => !t.sql?.startsWith("CREATE INDEX")), rows: rows.filter(([name]) => name !== "schema_migrations") };
+    };
+    const before = tablesAndRows(v2.db);
+    v2.close();
+    const v3 = openCtx(root, migrationsDir(3));
+    expect(tablesAndRows(v3.db)).toEqual(before);
+    const indexes = stmt(v3.db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'entries_archived%' ORDER BY name").all();
+    expect(indexes).toEqual([
+      { name: "entries_archived_state", sql: "CREATE INDEX entries_archived_state ON entries (archived, state_id)" },
+      { name: "entries_archived_type", sql: "CREATE INDEX entries_archived_type ON entries (archived, type_id)" },
+    ]);
+    const plan = (where: string) =>
+      stmt(v3.db, `EXPLAIN QUERY PLAN SELECT count(*) FROM entries e WHERE ${where}`).all().map((r) => (r as { detail: string }).detail);
+    expect(plan("e.type_id = 1 AND e.archived = 0")).toEqual(["SEARCH e USING COVERING INDEX entries_archived_type (archived=? AND type_id=?)"]);
+    expect(plan("e.state_id = 1 AND e.archived = 0")).toEqual(["SEARCH e USING COVERING INDEX entries_archived_state (archived=? AND state_id=?)"]);
+    v3.close();
+  });
+
   test("a database newer than the code is refused", () => {
     const root = tempDir();
     openCtx(root, migrationsDir(2)).close();
@@ -125,17 +150,17 @@ describe("migrations", () => {
     expect(JSON.parse(status0.stdout)).toEqual({
       database: null,
       schemaVersion: 0,
-      latest: 2,
+      latest: 3,
       applied: [],
-      pending: ["0001_init.sql", "0002_default_entry_type.sql"],
+      pending: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
     });
     const up = cli("migrate", "up");
-    expect(JSON.parse(up.stdout)).toEqual({ schemaVersion: 2, applied: ["0001_init.sql", "0002_default_entry_type.sql"], backup: null });
+    expect(JSON.parse(up.stdout)).toEqual({ schemaVersion: 3, applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"], backup: null });
     const status = JSON.parse(cli("migrate", "status").stdout);
     expect([status.schemaVersion, status.pending, status.applied.map((a: { name: string }) => a.name)]).toEqual([
-      2,
+      3,
       [],
-      ["0001_init.sql", "0002_default_entry_type.sql"],
+      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
     ]);
   });
 
@@ -152,9 +177,9 @@ describe("migrations", () => {
     const results = await Promise.all([run(), run(), run()]);
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     const applied = results.map((r) => JSON.parse(r.out).applied as string[]).sort((a, b) => b.length - a.length);
-    expect(applied).toEqual([["0001_init.sql", "0002_default_entry_type.sql"], [], []]);
+    expect(applied).toEqual([["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"], [], []]);
     const db = openDatabase(pathsFor(path.join(root, "data"), path.join(root, "backups")).dbFile);
-    expect(stmt(db, "SELECT count(*) FROM schema_migrations").pluck().get()).toBe(2);
+    expect(stmt(db, "SELECT count(*) FROM schema_migrations").pluck().get()).toBe(3);
     db.close();
     expect(existsSync(path.join(root, "data", "app.db"))).toBe(true);
   });
