@@ -9,8 +9,11 @@ import {
   dockerHostOf,
   dockerVerdict,
   existingStackEnv,
+  failedRollReport,
   installDecision,
   noCliMessage,
+  parseAppContainers,
+  parseHealth,
   parseUpArgs,
   passphraseDecision,
   pulumiCandidates,
@@ -223,6 +226,58 @@ describe("decisions", () => {
   });
 });
 
+describe("failed-roll diagnostics", () => {
+  test.each([
+    [
+      '{"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":"old"},{"ExitCode":1,"Output":"  GET /api/health: 503\\nmigration 0003 failed  \\n"}]}\n',
+      { status: "unhealthy", lastOutput: "GET /api/health: 503 | migration 0003 failed" },
+    ],
+    ['{"Status":"starting","FailingStreak":0,"Log":[]}', { status: "starting", lastOutput: "" }],
+    ["null\n", { status: "none", lastOutput: "" }],
+    ["not json", { status: "unknown", lastOutput: "" }],
+  ])("health %j", (stdout, expected) => {
+    expect(parseHealth(stdout)).toEqual(expected);
+  });
+
+  test("docker ps lines: id, name, instance, version", () => {
+    expect(
+      parseAppContainers("a1\thomebrews-app-4f1c2d3\thomebrews\t2.0.0\nb2\tgamma-app-9e8d7c6\tgamma\t1.0.0\n"),
+    ).toEqual([
+      { id: "a1", name: "homebrews-app-4f1c2d3", instance: "homebrews", version: "2.0.0" },
+      { id: "b2", name: "gamma-app-9e8d7c6", instance: "gamma", version: "1.0.0" },
+    ]);
+  });
+
+  test("one line per container that is not healthy, then where each instance's route points", () => {
+    const c = (name: string, instance: string, version: string, status: string, lastOutput = "") => ({
+      name,
+      instance,
+      version,
+      status,
+      lastOutput,
+    });
+    expect(
+      failedRollReport("dev", 255, [
+        c("homebrews-app-1111111", "homebrews", "1.0.0", "healthy"),
+        c("homebrews-app-2222222", "homebrews", "2.0.0", "unhealthy", "GET /api/health: 503"),
+        c("gamma-app-3333333", "gamma", "1.0.0", "healthy"),
+        c("delta-app-4444444", "delta", "2.0.0", "starting"),
+      ]),
+    ).toBe(
+      [
+        "fleet up: pulumi up failed (exit 255); app containers of stack dev that are not healthy:",
+        "  homebrews: container homebrews-app-2222222, version 2.0.0, health unhealthy, last healthcheck: GET /api/health: 503",
+        "  delta: container delta-app-4444444, version 2.0.0, health starting, last healthcheck: (no output)",
+        "  homebrews: the route still points to the previous container homebrews-app-1111111 (version 1.0.0), which keeps serving.",
+        "  delta: no healthy container; its route has nothing healthy to point to (a first deploy, or the old container is gone).",
+        "Fix the cause (the last healthcheck above, `docker logs <container>`), then run `npm run up` again:",
+        "the next `pulumi up` replaces each failed container (replaceOnChanges), and the route moves once it is healthy.",
+      ].join("\n"),
+    );
+    expect(failedRollReport("dev", 1, [c("gamma-app-3333333", "gamma", "1.0.0", "healthy")])).toBe(null);
+  });
+});
+
 /** Fakes for `runUp`: a file system as a set of paths and mtimes, commands answered by `answer`. */
 function fakeUp(opts: {
   files?: Record<string, number>;
@@ -424,8 +479,54 @@ describe("npm run up", () => {
   });
 
   test("the exit code of pulumi up is the exit code of npm run up", () => {
-    const f = fakeUp({ files: INSTALLED, answer, interactiveStatus: 255 });
+    const f = fakeUp({
+      files: INSTALLED,
+      answer: (cmd, args) => (args[0] === "ps" ? ok() : answer(cmd, args)),
+      interactiveStatus: 255,
+    });
     expect(runUp([], f.deps)).toBe(255);
+    expect(f.err).toEqual([]);
+  });
+
+  test("a failed pulumi up lists the stack's app containers that are not healthy, asking the stack's engine", () => {
+    const f = fakeUp({
+      files: INSTALLED,
+      texts: { "/repo/Pulumi.dev.yaml": "config:\n  fleet:dockerHost: ssh://deploy@host.example\n" },
+      interactiveStatus: 255,
+      answer: (cmd, args) => {
+        if (cmd === "docker" && args[0] === "ps")
+          return ok("old1\thomebrews-app-1111111\thomebrews\t1.0.0\nnew2\thomebrews-app-2222222\thomebrews\t2.0.0\n");
+        if (cmd === "docker" && args[0] === "inspect") {
+          return args[3] === "old1"
+            ? ok('{"Status":"healthy","Log":[{"Output":""}]}\n')
+            : ok('{"Status":"unhealthy","Log":[{"Output":"refused\\n"},{"Output":"GET /api/health: 503\\n"}]}\n');
+        }
+        return answer(cmd, args);
+      },
+    });
+    expect(runUp([], f.deps)).toBe(255);
+    expect(f.calls.slice(-3)).toEqual([
+      'run docker ps -a --filter label=fleet.stack=dev --filter label=fleet.role=app --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.instance"}}\t{{.Label "fleet.version"}}',
+      "run docker inspect --format {{json .State.Health}} old1",
+      "run docker inspect --format {{json .State.Health}} new2",
+    ]);
+    expect(f.envs["docker ps"]?.DOCKER_HOST).toBe("ssh://deploy@host.example");
+    expect(f.err.join("\n").split("\n").slice(0, 3)).toEqual([
+      "fleet up: pulumi up failed (exit 255); app containers of stack dev that are not healthy:",
+      "  homebrews: container homebrews-app-2222222, version 2.0.0, health unhealthy, last healthcheck: GET /api/health: 503",
+      "  homebrews: the route still points to the previous container homebrews-app-1111111 (version 1.0.0), which keeps serving.",
+    ]);
+  });
+
+  test("a docker error while diagnosing is reported and the exit code stays pulumi's", () => {
+    const f = fakeUp({
+      files: INSTALLED,
+      interactiveStatus: 255,
+      answer: (cmd, args) =>
+        args[0] === "ps" ? { status: 1, stdout: "", stderr: "permission denied\n" } : answer(cmd, args),
+    });
+    expect(runUp([], f.deps)).toBe(255);
+    expect(f.err).toEqual(["fleet up: could not list the app containers of stack dev: permission denied"]);
   });
 });
 
@@ -433,7 +534,7 @@ describe("the real entry point, on a copy of the repository layout", () => {
   // Runs components/cli/up.cjs as `npm run up` does, with fake docker and pulumi executables
   // first on PATH, so the wiring (fs, spawn, modes, env) is exercised without the real CLI.
   const node = process.execPath;
-  function layout(withPulumi: boolean, dockerScript = "echo 27.5.1") {
+  function layout(withPulumi: boolean, dockerScript = "echo 27.5.1", pulumiUpExit = 0) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-up-"));
     fs.mkdirSync(path.join(root, "components", "cli"), { recursive: true });
     fs.copyFileSync(
@@ -453,7 +554,8 @@ describe("the real entry point, on a copy of the repository layout", () => {
       fs.writeFileSync(
         path.join(bin, "pulumi"),
         '#!/bin/sh\necho "$*|$PULUMI_BACKEND_URL|$PULUMI_CONFIG_PASSPHRASE_FILE" >> "$FAKE_PULUMI_LOG"\n' +
-          '[ "$1" = version ] && echo v3.265.0\nexit 0\n',
+          '[ "$1" = version ] && echo v3.265.0\n' +
+          `[ "$1" = up ] && exit ${pulumiUpExit}\nexit 0\n`,
         { mode: 0o755 },
       );
     }
@@ -490,6 +592,44 @@ describe("the real entry point, on a copy of the repository layout", () => {
       const second = run([]);
       expect(second.status).toBe(0);
       expect(fs.readFileSync(passFile, "utf8")).toBe(passphrase);
+    },
+  );
+
+  test.skipIf(process.platform === "win32")(
+    "a failed roll: the unhealthy container, its last healthcheck, pulumi's exit code",
+    () => {
+      // A fake docker that answers version, ps (two containers of homebrews) and inspect, and logs its arguments.
+      const dockerScript = [
+        'echo "$*" >> "$FAKE_PULUMI_LOG"',
+        'case "$1" in',
+        "  version) echo 27.5.1 ;;",
+        "  ps) printf 'c0ld\\thomebrews-app-1111111\\thomebrews\\t1.0.0\\nc4ew\\thomebrews-app-2222222\\thomebrews\\t2.0.0\\n' ;;",
+        '  inspect) if [ "$4" = c0ld ]; then echo \'{"Status":"healthy","FailingStreak":0,"Log":[]}\';',
+        '    else printf \'%s\\n\' \'{"Status":"unhealthy","FailingStreak":3,"Log":[{"ExitCode":1,"Output":"ECONNREFUSED\\n"},{"ExitCode":1,"Output":"  GET /api/health: 503 (migrating)\\n"}]}\'; fi ;;',
+        "esac",
+      ].join("\n");
+      const { root, run } = layout(true, dockerScript, 255);
+      const r = run(["--yes"]);
+      expect(r.status).toBe(255);
+      expect(r.stderr.split("\n")).toEqual([
+        "fleet up: pulumi up failed (exit 255); app containers of stack dev that are not healthy:",
+        "  homebrews: container homebrews-app-2222222, version 2.0.0, health unhealthy, last healthcheck: GET /api/health: 503 (migrating)",
+        "  homebrews: the route still points to the previous container homebrews-app-1111111 (version 1.0.0), which keeps serving.",
+        "Fix the cause (the last healthcheck above, `docker logs <container>`), then run `npm run up` again:",
+        "the next `pulumi up` replaces each failed container (replaceOnChanges), and the route moves once it is healthy.",
+        "",
+      ]);
+      const docker = fs
+        .readFileSync(path.join(root, "pulumi.log"), "utf8")
+        .split("\n")
+        .filter((l) => !l.includes("|"));
+      expect(docker).toEqual([
+        "version --format {{.Server.Version}}",
+        'ps -a --filter label=fleet.stack=dev --filter label=fleet.role=app --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.instance"}}\t{{.Label "fleet.version"}}',
+        "inspect --format {{json .State.Health}} c0ld",
+        "inspect --format {{json .State.Health}} c4ew",
+        "",
+      ]);
     },
   );
 

@@ -340,6 +340,125 @@ function lastLine(s) {
 }
 
 /**
+ * `docker ps` arguments that list every app container of a stack, running or not, one
+ * tab-separated line each: id, name, instance, version.
+ * @param {string} stack
+ * @returns {string[]}
+ */
+function appContainersArgs(stack) {
+  return [
+    "ps",
+    "-a",
+    "--filter",
+    `label=fleet.stack=${stack}`,
+    "--filter",
+    "label=fleet.role=app",
+    "--format",
+    '{{.ID}}\t{{.Names}}\t{{.Label "fleet.instance"}}\t{{.Label "fleet.version"}}',
+  ];
+}
+
+/**
+ * Parses the output of {@link appContainersArgs}.
+ * @param {string} stdout
+ * @returns {{ id: string, name: string, instance: string, version: string }[]}
+ */
+function parseAppContainers(stdout) {
+  return (stdout || "")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => {
+      const [id = "", name = "", instance = "", version = ""] = l.split("\t");
+      return { id, name, instance, version };
+    });
+}
+
+/**
+ * The health of a container from `docker inspect --format '{{json .State.Health}}'`: its status
+ * and the trimmed output of the last healthcheck (several lines joined with " | "). A container
+ * without a healthcheck prints `null`; its status is then "none".
+ * @param {string} stdout
+ * @returns {{ status: string, lastOutput: string }}
+ */
+function parseHealth(stdout) {
+  let h = null;
+  try {
+    h = JSON.parse((stdout || "").trim() || "null");
+  } catch {
+    return { status: "unknown", lastOutput: "" };
+  }
+  if (!h || typeof h !== "object") return { status: "none", lastOutput: "" };
+  const log = Array.isArray(h.Log) ? h.Log : [];
+  const last = log.length ? String(log[log.length - 1].Output ?? "") : "";
+  const lastOutput = last
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .join(" | ");
+  return { status: String(h.Status || "unknown"), lastOutput };
+}
+
+/**
+ * What `npm run up` prints after a failed `pulumi up`: one line per app container that is not
+ * healthy, and what happens to its instance. Returns null when every app container is healthy
+ * (the failure lies elsewhere and pulumi's own output says where).
+ * @param {string} stack
+ * @param {number} exitCode
+ * @param {{ name: string, instance: string, version: string, status: string, lastOutput: string }[]} containers
+ * @returns {string | null}
+ */
+function failedRollReport(stack, exitCode, containers) {
+  const bad = containers.filter((c) => c.status !== "healthy");
+  if (bad.length === 0) return null;
+  const lines = [
+    `fleet up: pulumi up failed (exit ${exitCode}); app containers of stack ${stack} that are not healthy:`,
+  ];
+  for (const c of bad) {
+    lines.push(
+      `  ${c.instance}: container ${c.name}, version ${c.version || "?"}, health ${c.status}, ` +
+        `last healthcheck: ${c.lastOutput || "(no output)"}`,
+    );
+  }
+  for (const instance of [...new Set(bad.map((c) => c.instance))]) {
+    const good = containers.find((c) => c.instance === instance && c.status === "healthy");
+    lines.push(
+      good
+        ? `  ${instance}: the route still points to the previous container ${good.name} (version ${good.version || "?"}), which keeps serving.`
+        : `  ${instance}: no healthy container; its route has nothing healthy to point to (a first deploy, or the old container is gone).`,
+    );
+  }
+  lines.push(
+    "Fix the cause (the last healthcheck above, `docker logs <container>`), then run `npm run up` again:",
+    "the next `pulumi up` replaces each failed container (replaceOnChanges), and the route moves once it is healthy.",
+  );
+  return lines.join("\n");
+}
+
+/**
+ * After a failed `pulumi up`: asks Docker which app containers of the stack are not healthy and
+ * prints {@link failedRollReport}. Never changes the exit code; a Docker error is reported and skipped.
+ * @param {Pick<import("./up.d.cts").UpDeps, "run" | "err">} d
+ * @param {string} stack
+ * @param {number} exitCode
+ * @param {Record<string, string | undefined>} env the environment that reaches the stack's engine
+ */
+function reportFailedRoll(d, stack, exitCode, env) {
+  const ps = d.run("docker", appContainersArgs(stack), { env });
+  if (ps.status !== 0) {
+    d.err(
+      `fleet up: could not list the app containers of stack ${stack}: ${lastLine(ps.stderr) || `exit ${ps.status}`}`,
+    );
+    return;
+  }
+  const containers = parseAppContainers(ps.stdout).map((c) => {
+    const r = d.run("docker", ["inspect", "--format", "{{json .State.Health}}", c.id], { env });
+    return { ...c, ...(r.status === 0 ? parseHealth(r.stdout) : { status: "gone", lastOutput: "" }) };
+  });
+  const report = failedRollReport(stack, exitCode, containers);
+  if (report) d.err(report);
+}
+
+/**
  * Runs the whole `npm run up` flow through injected effects. Returns the exit code.
  * @param {string[]} argv arguments after `npm run up --`
  * @param {import("./up.d.cts").UpDeps} d
@@ -429,7 +548,9 @@ function runUp(argv, d) {
   d.out(
     `fleet up: stack ${args.stack} selected; running \`pulumi up${args.upArgs.length ? " " + args.upArgs.join(" ") : ""}\``,
   );
-  return d.runInteractive(cli.path, ["up", ...args.upArgs], { env, cwd: d.repoRoot });
+  const status = d.runInteractive(cli.path, ["up", ...args.upArgs], { env, cwd: d.repoRoot });
+  if (status !== 0) reportFailedRoll(d, args.stack, status, dockerEnv);
+  return status;
 }
 
 /** @param {{ err: (s: string) => void }} d @param {string} message */
@@ -457,6 +578,11 @@ module.exports = {
   dockerHostOf,
   dockerVerdict,
   findPulumi,
+  appContainersArgs,
+  parseAppContainers,
+  parseHealth,
+  failedRollReport,
+  reportFailedRoll,
   runUp,
 };
 

@@ -77,4 +77,28 @@ export declare function findPulumi(
   cli: { path: string; source: string; version: string } | null;
   tried: { path: string; source: string; reason: string }[];
 };
+/** An app container of the stack with its health, as `npm run up` reports it after a failed roll. */
+export interface AppContainerHealth {
+  name: string;
+  instance: string;
+  version: string;
+  status: string;
+  lastOutput: string;
+}
+export declare function appContainersArgs(stack: string): string[];
+export declare function parseAppContainers(
+  stdout: string,
+): { id: string; name: string; instance: string; version: string }[];
+export declare function parseHealth(stdout: string): { status: string; lastOutput: string };
+export declare function failedRollReport(
+  stack: string,
+  exitCode: number,
+  containers: AppContainerHealth[],
+): string | null;
+export declare function reportFailedRoll(
+  d: Pick<UpDeps, "run" | "err">,
+  stack: string,
+  exitCode: number,
+  env: Env,
+): void;
 export declare function runUp(argv: string[], d: UpDeps): number;
