@@ -21,9 +21,12 @@ export interface Load {
   stop(): Promise<LoadResult>;
 }
 
-/** Starts `rps` requests per second against `url` (2 workers), until stopped. */
-export function startLoad(url: string, rps: number): Load {
-  const workers = 2;
+/**
+ * Starts `rps` requests per second against `url`, until stopped. hey limits each worker to
+ * `rps / workers` requests per second and a worker waits for its response, so on a busy machine
+ * (slow responses) more workers are needed to hold the rate.
+ */
+export function startLoad(url: string, rps: number, workers = 2): Load {
   const child: ChildProcess = spawn(
     "hey",
     [

@@ -70,6 +70,11 @@ function shell(cmd: string, args: string[], env: Record<string, string>, input?:
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", reject);
+    // A program that exits without reading its stdin (printf, a failing script) closes the pipe
+    // first; its exit code decides the outcome, not the write.
+    child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") reject(e);
+    });
     child.on("close", (code) =>
       code === 0 ? resolve(out.trim()) : reject(new Error(`${cmd} exited ${code}: ${(err || out).trim()}`)),
     );
