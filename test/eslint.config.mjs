@@ -1,4 +1,4 @@
-// ESLint for the Pulumi program, its components, CLIs and tests (the app in app/ has its own setup).
+// ESLint for the whole repository: the Pulumi program, its components, CLIs and tests, and the app in app/.
 // Run from the repository root: eslint --config test/eslint.config.mjs .
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -8,9 +8,20 @@ import tseslint from "typescript-eslint";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export default tseslint.config(
-  { ignores: ["app/**", "node_modules/**", "dist/**", "coverage/**", "test/artifacts/**", "**/*.cjs", "**/*.mjs"] },
+  {
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "**/coverage/**",
+      "test/artifacts/**",
+      "app/test/artifacts/**",
+      "**/*.cjs",
+      "**/*.mjs",
+    ],
+  },
   {
     files: ["**/*.ts", "**/*.cts", "**/*.mts"],
+    ignores: ["app/**"],
     extends: [tseslint.configs.recommended],
     plugins: { "@pulumi": pulumi },
     languageOptions: {
@@ -19,6 +30,24 @@ export default tseslint.config(
     rules: {
       "@pulumi/no-output-in-template-literal": "error",
       "@pulumi/no-output-instance-in-template-literal": "error",
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+      "@typescript-eslint/await-thenable": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // The app is its own package: its test tsconfig covers src/, test/ and the vitest config, the
+    // bench's covers bench/ (projectService only finds files named tsconfig.json, hence `project`).
+    files: ["app/**/*.ts", "app/**/*.mts"],
+    extends: [tseslint.configs.recommended],
+    languageOptions: {
+      parserOptions: {
+        project: ["app/tsconfig.test.json", "app/bench/tsconfig.json"],
+        tsconfigRootDir: root,
+      },
+    },
+    rules: {
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/await-thenable": "error",

@@ -26,7 +26,11 @@ function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -131,7 +135,12 @@ async function main(): Promise<void> {
     process.stderr.write(`seeding ${ENTRIES} entries into ${root} ...\n`);
     const seeded = seed(config, ENTRIES);
     const dbBytes = statSync(paths.dbFile).size;
-    rows.push(["seed (AppContext.open + bulk inserts, FTS triggers on)", `${seeded.entries} entries, ${seeded.notes} notes, ${seeded.seconds.toFixed(1)} s, db ${mb(dbBytes)}`, "", ""]);
+    rows.push([
+      "seed (AppContext.open + bulk inserts, FTS triggers on)",
+      `${seeded.entries} entries, ${seeded.notes} notes, ${seeded.seconds.toFixed(1)} s, db ${mb(dbBytes)}`,
+      "",
+      "",
+    ]);
 
     process.stderr.write("backup ...\n");
     const backupMs: number[] = [];
@@ -141,7 +150,12 @@ async function main(): Promise<void> {
       backupMs.push(performance.now() - t0);
     }
     const b = median(backupMs);
-    rows.push(["backup, in-process createBackup (median of 3)", `${ms(b)} (runs: ${backupMs.map((x) => x.toFixed(0)).join(", ")})`, "≤ 2 s", goal(b <= 2000)]);
+    rows.push([
+      "backup, in-process createBackup (median of 3)",
+      `${ms(b)} (runs: ${backupMs.map((x) => x.toFixed(0)).join(", ")})`,
+      "≤ 2 s",
+      goal(b <= 2000),
+    ]);
     const t0 = performance.now();
     const cli = spawnSync(process.execPath, [path.join(APP_ROOT, "dist/cli.js"), "backup", "create", "--reason", "bench"], {
       env: { ...process.env, ...env },
@@ -161,20 +175,47 @@ async function main(): Promise<void> {
       starts.push(server.ms);
     }
     const cold = median(starts);
-    rows.push(["cold start: spawn → first 200 from /api/health (median of 3)", `${ms(cold)} (runs: ${starts.map((x) => x.toFixed(0)).join(", ")})`, "≤ 1 s", goal(cold <= 1000)]);
+    rows.push([
+      "cold start: spawn → first 200 from /api/health (median of 3)",
+      `${ms(cold)} (runs: ${starts.map((x) => x.toFixed(0)).join(", ")})`,
+      "≤ 1 s",
+      goal(cold <= 1000),
+    ]);
     await sleep(2000);
     const idle = rssOf(server!.child.pid!);
     rows.push(["idle RSS, 2 s after start", mb(idle), "≤ 80 MB", goal(idle <= 80 * 1024 * 1024)]);
 
     process.stderr.write("list and search latency ...\n");
-    const lists = ["/api/entries", "/api/entries?offset=2000", "/api/entries?state=2", "/api/entries?archived=all&limit=50", "/api/entries?type=1&archived=true"];
-    const searches = ["/api/entries?q=saison", "/api/entries?q=zymurgy", "/api/entries?q=citra%20mosaic", "/api/entries?q=ferm", "/api/entries?q=grapefruit&state=1"];
+    const lists = [
+      "/api/entries",
+      "/api/entries?offset=2000",
+      "/api/entries?state=2",
+      "/api/entries?archived=all&limit=50",
+      "/api/entries?type=1&archived=true",
+    ];
+    const searches = [
+      "/api/entries?q=saison",
+      "/api/entries?q=zymurgy",
+      "/api/entries?q=citra%20mosaic",
+      "/api/entries?q=ferm",
+      "/api/entries?q=grapefruit&state=1",
+    ];
     const opts = { connections: 1, seconds: LATENCY_SECONDS, headers: AUTH };
     await load(server!.url, [...lists, ...searches], { ...opts, seconds: 1 });
     const list = await load(server!.url, lists, opts);
-    rows.push(["list p50 / p95 (5 list queries in turn, 1 connection)", `${ms(list.p50)} / ${ms(list.p95)} (${list.requests} requests)`, "", ""]);
+    rows.push([
+      "list p50 / p95 (5 list queries in turn, 1 connection)",
+      `${ms(list.p50)} / ${ms(list.p95)} (${list.requests} requests)`,
+      "",
+      "",
+    ]);
     const search = await load(server!.url, searches, opts);
-    rows.push(["full-text search p50 / p95 (5 queries in turn, 1 connection)", `${ms(search.p50)} / ${ms(search.p95)} (${search.requests} requests)`, "", ""]);
+    rows.push([
+      "full-text search p50 / p95 (5 queries in turn, 1 connection)",
+      `${ms(search.p50)} / ${ms(search.p95)} (${search.requests} requests)`,
+      "",
+      "",
+    ]);
     perQuery.push(...list.perPath, ...search.perPath);
     await sleep(2000);
     const after = rssOf(server!.child.pid!);
@@ -243,7 +284,10 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nfleet-app ${JSON.parse(readFileSync(path.join(APP_ROOT, "package.json"), "utf8")).version} · ${ENTRIES} entries · ` +
       `${cpu[0]?.model ?? "unknown CPU"} × ${cpu.length} · ${mb(os.totalmem())} RAM · Node ${process.version} · ` +
-      `load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")} · autocannon ${autocannonVersion()}\n`,
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" ")} · autocannon ${autocannonVersion()}\n`,
   );
   const table = new Table({ head: ["measure", "result", "goal", ""], style: { head: [], border: [] } });
   table.push(...rows);

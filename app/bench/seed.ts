@@ -61,8 +61,15 @@ export function seed(config: Config, count: number): Seeded {
       const at = new Date(t0 + i * 60_000).toISOString();
       const marker = i % 1000 === 0 ? " zymurgy" : "";
       const id = Number(
-        insertEntry.run(type.id, state.id, `Batch ${i} ${pick(3)}${marker}`, pick(12 + Math.floor(rand() * 20)), at, at, i % 10 === 9 ? 1 : 0)
-          .lastInsertRowid,
+        insertEntry.run(
+          type.id,
+          state.id,
+          `Batch ${i} ${pick(3)}${marker}`,
+          pick(12 + Math.floor(rand() * 20)),
+          at,
+          at,
+          i % 10 === 9 ? 1 : 0,
+        ).lastInsertRowid,
       );
       const n = 1 + (i % 3);
       for (let k = 0; k < n; k++) insertNote.run(id, pick(8 + Math.floor(rand() * 12)), at, at);

@@ -48,7 +48,9 @@ export function tokenMatches(config: Config, presented: string | undefined): boo
 
 function sign(config: Config, expires: number): string {
   // The key derives from the admin token: rotating the token ends every session.
-  return createHmac("sha256", `fleet-session:${config.adminToken ?? ""}`).update(String(expires)).digest("base64url");
+  return createHmac("sha256", `fleet-session:${config.adminToken ?? ""}`)
+    .update(String(expires))
+    .digest("base64url");
 }
 
 /** A session cookie value valid for {@link SESSION_TTL_SECONDS}. */

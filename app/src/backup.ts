@@ -113,8 +113,10 @@ export function blobPath(uploadsDir: string, sha256: string): string {
 }
 
 function tableCounts(db: Db): Record<string, number> {
-  const tables = stmt(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-    .all() as { name: string; sql: string }[];
+  const tables = stmt(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
+    name: string;
+    sql: string;
+  }[];
   const virtual = tables.filter((t) => /^CREATE VIRTUAL TABLE/i.test(t.sql)).map((t) => t.name);
   const counts: Record<string, number> = {};
   for (const { name } of tables) {
@@ -133,7 +135,10 @@ function tableCounts(db: Db): Record<string, number> {
  */
 export function createBackup(opts: CreateBackupOptions): CreatedBackup {
   const { paths } = opts;
-  for (const [flag, v] of [["--from", opts.from], ["--to", opts.to]] as const) {
+  for (const [flag, v] of [
+    ["--from", opts.from],
+    ["--to", opts.to],
+  ] as const) {
     if (v !== undefined && !VERSION_RE.test(v)) {
       throw new BackupError(`${flag} ${JSON.stringify(v)}: must be a version like 1.2.3 (letters, digits, . + _ -)`);
     }
@@ -173,9 +178,7 @@ export function createBackup(opts: CreateBackupOptions): CreatedBackup {
       migrations = applied.map((a) => a.name);
       rowCounts = tableCounts(snap);
       const hasAttachments = stmt(snap, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attachments'").get();
-      blobs = hasAttachments
-        ? (stmt(snap, "SELECT DISTINCT sha256 FROM attachments ORDER BY sha256").pluck().all() as string[])
-        : [];
+      blobs = hasAttachments ? (stmt(snap, "SELECT DISTINCT sha256 FROM attachments ORDER BY sha256").pluck().all() as string[]) : [];
     } finally {
       snap.close();
     }

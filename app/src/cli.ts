@@ -3,15 +3,7 @@ import { Cron } from "croner";
 import { existsSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import { parseArgs } from "node:util";
-import {
-  BackupError,
-  createBackupRecorded,
-  listBackups,
-  pruneBackups,
-  recordRun,
-  restoreBackup,
-  verifyBackup,
-} from "./backup";
+import { BackupError, createBackupRecorded, listBackups, pruneBackups, recordRun, restoreBackup, verifyBackup } from "./backup";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { pathsFor, withFileLock } from "./db";
 import { openAndMigrate, statusOf } from "./lifecycle";

@@ -6,9 +6,8 @@ import { z } from "zod";
 export const APP_ROOT = path.resolve(__dirname, "..");
 
 /** Version from package.json: the single version source; the image also bakes it as APP_VERSION. */
-export const PACKAGE_VERSION: string = (
-  JSON.parse(readFileSync(path.join(APP_ROOT, "package.json"), "utf8")) as { version: string }
-).version;
+export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(path.join(APP_ROOT, "package.json"), "utf8")) as { version: string })
+  .version;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -39,9 +38,7 @@ const envSchema = z.object({
     .string({ error: "is required: set it to a random secret of at least 24 characters" })
     .min(24, { error: "must be at least 24 characters long (e.g. openssl rand -hex 24)" })
     .optional(),
-  PUBLIC_READ: z
-    .stringbool({ error: "must be true or false" })
-    .default(false),
+  PUBLIC_READ: z.stringbool({ error: "must be true or false" }).default(false),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   MAX_UPLOAD_BYTES: z.coerce
     .number({ error: "must be a positive integer (bytes)" })
@@ -85,10 +82,7 @@ const SECRET_VARS = new Set(["ADMIN_TOKEN"]);
  * Validates the environment. Empty strings count as unset, so defaults apply.
  * @param requireAdminToken the server and `restore --live` need the token; offline CLI commands do not.
  */
-export function loadConfig(
-  env: NodeJS.ProcessEnv,
-  { requireAdminToken = true }: { requireAdminToken?: boolean } = {},
-): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, { requireAdminToken = true }: { requireAdminToken?: boolean } = {}): Config {
   const input: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {
     const value = env[key];

@@ -48,7 +48,13 @@ export function errorBody(statusCode: number, message: string, field?: string): 
 }
 
 const BODY_ERRORS = new Set(["FST_ERR_CTP_INVALID_JSON_BODY", "FST_ERR_CTP_EMPTY_JSON_BODY", "FST_ERR_CTP_BODY_TOO_LARGE"]);
-const TOO_LARGE = new Set(["FST_REQ_FILE_TOO_LARGE", "FST_FILES_LIMIT", "FST_PARTS_LIMIT", "FST_FIELDS_LIMIT", "FST_ERR_CTP_BODY_TOO_LARGE"]);
+const TOO_LARGE = new Set([
+  "FST_REQ_FILE_TOO_LARGE",
+  "FST_FILES_LIMIT",
+  "FST_PARTS_LIMIT",
+  "FST_FIELDS_LIMIT",
+  "FST_ERR_CTP_BODY_TOO_LARGE",
+]);
 
 /** JSON 404 for unknown routes and an error handler that names fields on 4xx and hides internals on 5xx. */
 export function installErrorHandling(app: FastifyInstance): void {

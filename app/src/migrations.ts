@@ -32,14 +32,14 @@ export class MigrationError extends Error {
 
 /** Reads and orders the migration files; rejects names that do not match, gaps and duplicates. */
 export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[] {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   const migrations: Migration[] = [];
   for (const file of files) {
     const m = FILE_RE.exec(file);
     if (!m) {
-      throw new MigrationError(
-        `${path.join(dir, file)}: migration file names must look like 0001_create_things.sql`,
-      );
+      throw new MigrationError(`${path.join(dir, file)}: migration file names must look like 0001_create_things.sql`);
     }
     const sql = readFileSync(path.join(dir, file), "utf8");
     const version = Number(m[1]);
@@ -126,9 +126,7 @@ export function migrationStatus(db: Db, migrations: Migration[]): MigrationStatu
 export function applyPending(db: Db, migrations: Migration[], log: (msg: string) => void = () => {}): string[] {
   db.exec(CREATE_TABLE);
   const { pending } = migrationStatus(db, migrations);
-  const insert = stmt(db, 
-    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)",
-  );
+  const insert = stmt(db, "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)");
   const done: string[] = [];
   for (const m of pending) {
     const apply = db.transaction(() => {
@@ -152,4 +150,3 @@ export function applyPending(db: Db, migrations: Migration[], log: (msg: string)
 export function isExistingDatabase(db: Db): boolean {
   return readApplied(db).length > 0;
 }
-

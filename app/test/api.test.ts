@@ -7,7 +7,11 @@ describe("JSON API", () => {
     const types = (await app.inject({ url: "/api/types", headers: AUTH })).json();
     expect(types.items.map((t: { key: string }) => t.key)).toEqual(["entry"]);
     const states = types.items[0].states.map((s: { name: string; open: boolean }) => [s.name, s.open]);
-    expect(states).toEqual([["Open", true], ["In progress", true], ["Done", false]]);
+    expect(states).toEqual([
+      ["Open", true],
+      ["In progress", true],
+      ["Done", false],
+    ]);
 
     const created = await app.inject({
       method: "POST",
@@ -35,22 +39,39 @@ describe("JSON API", () => {
       archived: false,
     });
 
-    const done = await app.inject({ method: "PATCH", url: "/api/entries/1", headers: AUTH, payload: { stateId: 3, actualEnd: "2026-12-20" } });
+    const done = await app.inject({
+      method: "PATCH",
+      url: "/api/entries/1",
+      headers: AUTH,
+      payload: { stateId: 3, actualEnd: "2026-12-20" },
+    });
     expect([done.json().stateName, done.json().actualEnd]).toEqual(["Done", "2026-12-20"]);
 
     const note = await app.inject({ method: "POST", url: "/api/entries/1/notes", headers: AUTH, payload: { body: "Dry hopped" } });
     expect(note.statusCode).toBe(201);
-    expect((await app.inject({ url: "/api/entries/1/notes", headers: AUTH })).json().items.map((n: { body: string }) => n.body)).toEqual(["Dry hopped"]);
+    expect((await app.inject({ url: "/api/entries/1/notes", headers: AUTH })).json().items.map((n: { body: string }) => n.body)).toEqual([
+      "Dry hopped",
+    ]);
 
     const recipe = await createEntry(app, "Recipe: pale ale");
-    const rel = await app.inject({ method: "POST", url: "/api/entries/1/relationships", headers: AUTH, payload: { kind: "uses", toEntryId: recipe.id } });
+    const rel = await app.inject({
+      method: "POST",
+      url: "/api/entries/1/relationships",
+      headers: AUTH,
+      payload: { kind: "uses", toEntryId: recipe.id },
+    });
     expect(rel.statusCode).toBe(201);
     const links = (await app.inject({ url: `/api/entries/${recipe.id}/relationships`, headers: AUTH })).json();
     expect(links.outgoing).toEqual([]);
     expect(links.incoming.map((r: { fromTitle: string; kind: string; toTitle: string }) => [r.fromTitle, r.kind, r.toTitle])).toEqual([
       ["Batch 7", "uses", "Recipe: pale ale"],
     ]);
-    const dup = await app.inject({ method: "POST", url: "/api/entries/1/relationships", headers: AUTH, payload: { kind: "uses", toEntryId: recipe.id } });
+    const dup = await app.inject({
+      method: "POST",
+      url: "/api/entries/1/relationships",
+      headers: AUTH,
+      payload: { kind: "uses", toEntryId: recipe.id },
+    });
     expect(dup.json()).toEqual({ statusCode: 409, error: "Conflict", message: `entry 1 already uses entry ${recipe.id}` });
 
     const archived = await app.inject({ method: "PATCH", url: "/api/entries/1", headers: AUTH, payload: { archived: true } });
@@ -79,15 +100,28 @@ describe("JSON API", () => {
     });
     expect(res.statusCode).toBe(201);
     const type = res.json();
-    expect(type.states.map((s: { name: string; position: number }) => [s.name, s.position])).toEqual([["Draft", 0], ["Final", 1]]);
-    const bad = await app.inject({ method: "POST", url: "/api/entries", headers: AUTH, payload: { typeId: type.id, stateId: 1, title: "x" } });
+    expect(type.states.map((s: { name: string; position: number }) => [s.name, s.position])).toEqual([
+      ["Draft", 0],
+      ["Final", 1],
+    ]);
+    const bad = await app.inject({
+      method: "POST",
+      url: "/api/entries",
+      headers: AUTH,
+      payload: { typeId: type.id, stateId: 1, title: "x" },
+    });
     expect(bad.json()).toEqual({
       statusCode: 400,
       error: "Bad Request",
       message: `stateId: state 1 does not belong to entry type ${type.id}`,
       field: "stateId",
     });
-    const again = await app.inject({ method: "POST", url: "/api/types", headers: AUTH, payload: { key: "recipe", singular: "R", plural: "Rs", states: [{ name: "A", color: "#000000", open: true }] } });
+    const again = await app.inject({
+      method: "POST",
+      url: "/api/types",
+      headers: AUTH,
+      payload: { key: "recipe", singular: "R", plural: "Rs", states: [{ name: "A", color: "#000000", open: true }] },
+    });
     expect(again.json().message).toBe("key: an entry type with key recipe already exists");
   });
 
@@ -170,10 +204,20 @@ describe("JSON API", () => {
       theme: "light",
       labels: { entry: "Entry", entries: "Entries", note: "Note", notes: "Notes", attachments: "Attachments" },
     });
-    const changed = await app.inject({ method: "PATCH", url: "/api/settings", headers: AUTH, payload: { theme: "dark", labels: { entries: "Batches" } } });
+    const changed = await app.inject({
+      method: "PATCH",
+      url: "/api/settings",
+      headers: AUTH,
+      payload: { theme: "dark", labels: { entries: "Batches" } },
+    });
     expect(changed.json()).toEqual({ ...defaults, theme: "dark", labels: { ...defaults.labels, entries: "Batches" } });
     const secret = await app.inject({ method: "PATCH", url: "/api/settings", headers: AUTH, payload: { adminToken: "x" } });
-    expect(secret.json()).toEqual({ statusCode: 400, error: "Bad Request", message: "adminToken: is not a known field", field: "adminToken" });
+    expect(secret.json()).toEqual({
+      statusCode: 400,
+      error: "Bad Request",
+      message: "adminToken: is not a known field",
+      field: "adminToken",
+    });
     const theme = await app.inject({ method: "PATCH", url: "/api/settings", headers: AUTH, payload: { theme: "neon" } });
     expect(theme.json().message).toBe("theme: must be one of light, dark, forest, ocean, amber");
   });
@@ -188,7 +232,10 @@ describe("JSON API", () => {
     expect([cookie.httpOnly, cookie.sameSite, cookie.path]).toEqual([true, "Lax", "/"]);
     const withCookie = await app.inject({ url: "/api/entries", cookies: { fleet_session_test: cookie.value } });
     expect(withCookie.statusCode).toBe(200);
-    const forged = await app.inject({ url: "/api/entries", cookies: { fleet_session_test: `${Math.floor(Date.now() / 1000) + 999}.forged` } });
+    const forged = await app.inject({
+      url: "/api/entries",
+      cookies: { fleet_session_test: `${Math.floor(Date.now() / 1000) + 999}.forged` },
+    });
     expect(forged.statusCode).toBe(401);
     const session = await app.inject({ url: "/api/session", cookies: { fleet_session_test: cookie.value } });
     expect(session.json()).toEqual({ admin: true, publicRead: false });

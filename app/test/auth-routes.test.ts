@@ -12,7 +12,10 @@ describe("auth on every route (enumerated from Fastify's registered routes)", ()
   test("the public routes are exactly the reviewed list", async () => {
     const { app } = await makeApp();
     await app.ready();
-    const pub = app.routeList.filter((r) => r.access === "public").map((r) => `${r.method} ${r.url}`).sort();
+    const pub = app.routeList
+      .filter((r) => r.access === "public")
+      .map((r) => `${r.method} ${r.url}`)
+      .sort();
     expect(pub).toEqual(PUBLIC);
     expect(app.routeList.length).toBeGreaterThan(30);
   });

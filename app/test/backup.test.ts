@@ -25,7 +25,9 @@ describe("backups", () => {
     const { app, ctx, root } = await makeApp();
     const e = await createEntry(app, "keep me");
     await app.inject({ method: "POST", url: `/api/entries/${e.id}/notes`, headers: AUTH, payload: { body: "a note" } });
-    const up = (await app.inject({ method: "POST", url: `/api/entries/${e.id}/attachments`, ...multipart("a.bin", Buffer.alloc(3000, 7)) })).json();
+    const up = (
+      await app.inject({ method: "POST", url: `/api/entries/${e.id}/attachments`, ...multipart("a.bin", Buffer.alloc(3000, 7)) })
+    ).json();
 
     const res = cli(root, "backup", "create", "--reason", "pre-update", "--from", "1.0.0", "--to", "1.1.0");
     expect(res.status).toBe(0);
@@ -59,10 +61,7 @@ describe("backups", () => {
     writeFileSync(path.join(line.path, blob), "evil");
     const bad = verifyBackup(ctx.paths.backupDir, line.id);
     expect(bad.ok).toBe(false);
-    expect(bad.problems).toEqual([
-      `${blob}: size 4, manifest says 3000`,
-      `${blob}: sha256 ${sha256("evil")}, manifest says ${up.sha256}`,
-    ]);
+    expect(bad.problems).toEqual([`${blob}: size 4, manifest says 3000`, `${blob}: sha256 ${sha256("evil")}, manifest says ${up.sha256}`]);
     const verifyCli = cli(root, "backup", "verify", line.id);
     expect([verifyCli.status, JSON.parse(verifyCli.stdout).ok]).toEqual([1, false]);
 
@@ -73,7 +72,10 @@ describe("backups", () => {
     expect(JSON.parse(pruned.stdout)).toEqual({ deleted: [line.id], kept: [third.id, second.id] });
     expect(() => pruneBackups(ctx.paths.backupDir, 0)).toThrow("--keep 0: must be an integer of at least 1");
     const list = JSON.parse(cli(root, "backup", "list", "--json").stdout);
-    expect(list.map((b: { id: string; entries: number }) => [b.id, b.entries])).toEqual([[third.id, 1], [second.id, 1]]);
+    expect(list.map((b: { id: string; entries: number }) => [b.id, b.entries])).toEqual([
+      [third.id, 1],
+      [second.id, 1],
+    ]);
   });
 
   test("prune with a reason deletes only that reason's backups: the schedule never prunes pre-update backups", async () => {
@@ -95,7 +97,10 @@ describe("backups", () => {
     const res = cli(root, "backup", "create", "--if-exists");
     expect([res.status, res.stdout]).toEqual([0, '{"skipped":"no database"}\n']);
     const noDb = cli(root, "backup", "create");
-    expect([noDb.status, noDb.stderr]).toEqual([1, `error: no database at ${path.join(root, "data", "app.db")} (use --if-exists to skip on a first deploy)\n`]);
+    expect([noDb.status, noDb.stderr]).toEqual([
+      1,
+      `error: no database at ${path.join(root, "data", "app.db")} (use --if-exists to skip on a first deploy)\n`,
+    ]);
     const badKeep = cli(root, "backup", "prune", "--keep", "zero");
     expect(badKeep.status).toBe(2);
     expect(badKeep.stderr.split("\n")[0]).toBe('error: --keep "zero": must be an integer of at least 1');
@@ -107,7 +112,10 @@ describe("backups", () => {
     const { app, ctx, root } = await makeApp();
     await createEntry(app, "x");
     ctx.close();
-    const files = () => readdirSync(ctx.paths.dataDir).filter((f) => f.startsWith("app.db")).map((f) => [f, fileHash(path.join(ctx.paths.dataDir, f))]);
+    const files = () =>
+      readdirSync(ctx.paths.dataDir)
+        .filter((f) => f.startsWith("app.db"))
+        .map((f) => [f, fileHash(path.join(ctx.paths.dataDir, f))]);
     const before = files();
     expect(before.map(([f]) => f)).toEqual(["app.db"]);
     expect(cli(root, "backup", "create").status).toBe(0);
@@ -181,7 +189,10 @@ describe("backups", () => {
     const old = AppContext.open(config, { migrationsDir: migrationsDir(1) });
     stmt(old.db, "INSERT INTO entry_types (key, singular, plural, created_at) VALUES ('batch', 'Batch', 'Batches', '2026-01-01')").run();
     stmt(old.db, "INSERT INTO states (type_id, name, color, is_open) VALUES (1, 'Brewing', '#000000', 1)").run();
-    stmt(old.db, "INSERT INTO entries (type_id, state_id, title, created_at, updated_at) VALUES (1, 1, 'old batch', '2026-01-01', '2026-01-01')").run();
+    stmt(
+      old.db,
+      "INSERT INTO entries (type_id, state_id, title, created_at, updated_at) VALUES (1, 1, 'old batch', '2026-01-01', '2026-01-01')",
+    ).run();
     const oldBackup = createBackup({ paths: old.paths, instance: "test", appVersion: "0.9.0" });
     expect(oldBackup.manifest.schemaVersion).toBe(1);
     old.close();

@@ -64,7 +64,12 @@ test("in Chromium: log in, create an entry with a note and an attachment, find i
     await page.getByLabel("Upload a file").setInputFiles({ name: "gravity log.txt", mimeType: "text/plain", buffer: ATTACHMENT });
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.waitForURL(`${entryUrl}#attachments`);
-    expect(await page.locator("#attachments tbody tr td").allInnerTexts()).toEqual(["gravity log.txt", "text/plain", "38 B", expect.stringMatching(/UTC$/)]);
+    expect(await page.locator("#attachments tbody tr td").allInnerTexts()).toEqual([
+      "gravity log.txt",
+      "text/plain",
+      "38 B",
+      expect.stringMatching(/UTC$/),
+    ]);
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, "entry.png"), fullPage: true });
 
     // Search: by a word of the description, and by a word that is only in the note.

@@ -37,7 +37,10 @@ describe("environment", () => {
     [{ PORT: "http" }, ['PORT="http": must be an integer from 1 to 65535']],
     [{ PORT: "70000" }, ['PORT="70000": must be an integer from 1 to 65535']],
     [{ DATA_DIR: "data" }, ['DATA_DIR="data": must be an absolute path, e.g. /data']],
-    [{ APP_NAME: "Home Brews" }, ['APP_NAME="Home Brews": must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit (e.g. homebrews)']],
+    [
+      { APP_NAME: "Home Brews" },
+      ['APP_NAME="Home Brews": must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit (e.g. homebrews)'],
+    ],
     [{ PUBLIC_READ: "yes please" }, ['PUBLIC_READ="yes please": must be true or false']],
     [{ LOG_LEVEL: "loud" }, ['LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent']],
     [{ ADMIN_TOKEN: "short" }, ["ADMIN_TOKEN: must be at least 24 characters long (e.g. openssl rand -hex 24)"]],

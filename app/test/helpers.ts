@@ -63,9 +63,7 @@ export interface TestApp {
 }
 
 /** Builds an app on a temp directory; closed after the test. */
-export async function makeApp(
-  opts: { env?: Record<string, string>; root?: string; migrationsDir?: string } = {},
-): Promise<TestApp> {
+export async function makeApp(opts: { env?: Record<string, string>; root?: string; migrationsDir?: string } = {}): Promise<TestApp> {
   const root = opts.root ?? tempDir();
   const config = loadConfig(testEnv(root, opts.env));
   const ctx = AppContext.open(config, opts.migrationsDir ? { migrationsDir: opts.migrationsDir } : {});

@@ -11,9 +11,7 @@ import { APP_DIR, installedApp, migrationsDir, tempDir, testEnv } from "./helper
 /** Everything observable in a database: schema and every row of every table. */
 function dump(db: Db): string {
   const tables = stmt(db, "SELECT name, sql FROM sqlite_master ORDER BY type, name").all() as { name: string; sql: string | null }[];
-  const rows = tables
-    .filter((t) => t.sql?.startsWith("CREATE TABLE"))
-    .map((t) => [t.name, stmt(db, `SELECT * FROM "${t.name}"`).all()]);
+  const rows = tables.filter((t) => t.sql?.startsWith("CREATE TABLE")).map((t) => [t.name, stmt(db, `SELECT * FROM "${t.name}"`).all()]);
   return JSON.stringify({ tables, rows });
 }
 
@@ -88,7 +86,8 @@ describe("migrations", () => {
     const dir = migrationsDir(2);
     openCtx(root, dir).close();
     writeFileSync(path.join(dir, "0002_default_entry_type.sql"), "-- edited after release\nSELECT 1;\n");
-    const message = /^migration 0002_default_entry_type\.sql changed after it was applied \(checksum [0-9a-f]{12} in the database, [0-9a-f]{12} in the file\); never edit applied migrations, add a new one$/;
+    const message =
+      /^migration 0002_default_entry_type\.sql changed after it was applied \(checksum [0-9a-f]{12} in the database, [0-9a-f]{12} in the file\); never edit applied migrations, add a new one$/;
     expect(() => openCtx(root, dir)).toThrow(message);
     const res = spawnSync(process.execPath, [path.join(installedApp(dir), "dist/server.js")], {
       env: { ...process.env, ...testEnv(root), PORT: "18998" },
@@ -102,24 +101,39 @@ describe("migrations", () => {
   test("0003 indexes the archived+type and archived+state filters and changes no table and no row", () => {
     const root = tempDir();
     const v2 = openCtx(root, migrationsDir(2));
-    stmt(v2.db, "INSERT INTO entries (type_id, state_id, title, created_at, updated_at) VALUES (1, 1, 'kept', '2026-01-01', '2026-01-01')").run();
+    stmt(
+      v2.db,
+      "INSERT INTO entries (type_id, state_id, title, created_at, updated_at) VALUES (1, 1, 'kept', '2026-01-01', '2026-01-01')",
+    ).run();
     const tablesAndRows = (db: Db) => {
       const { tables, rows } = JSON.parse(dump(db)) as { tables: { sql: string | null }[]; rows: [string, unknown][] };
-      return { tables: tables.filter((t) => !t.sql?.startsWith("CREATE INDEX")), rows: rows.filter(([name]) => name !== "schema_migrations") };
+      return {
+        tables: tables.filter((t) => !t.sql?.startsWith("CREATE INDEX")),
+        rows: rows.filter(([name]) => name !== "schema_migrations"),
+      };
     };
     const before = tablesAndRows(v2.db);
     v2.close();
     const v3 = openCtx(root, migrationsDir(3));
     expect(tablesAndRows(v3.db)).toEqual(before);
-    const indexes = stmt(v3.db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'entries_archived%' ORDER BY name").all();
+    const indexes = stmt(
+      v3.db,
+      "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'entries_archived%' ORDER BY name",
+    ).all();
     expect(indexes).toEqual([
       { name: "entries_archived_state", sql: "CREATE INDEX entries_archived_state ON entries (archived, state_id)" },
       { name: "entries_archived_type", sql: "CREATE INDEX entries_archived_type ON entries (archived, type_id)" },
     ]);
     const plan = (where: string) =>
-      stmt(v3.db, `EXPLAIN QUERY PLAN SELECT count(*) FROM entries e WHERE ${where}`).all().map((r) => (r as { detail: string }).detail);
-    expect(plan("e.type_id = 1 AND e.archived = 0")).toEqual(["SEARCH e USING COVERING INDEX entries_archived_type (archived=? AND type_id=?)"]);
-    expect(plan("e.state_id = 1 AND e.archived = 0")).toEqual(["SEARCH e USING COVERING INDEX entries_archived_state (archived=? AND state_id=?)"]);
+      stmt(v3.db, `EXPLAIN QUERY PLAN SELECT count(*) FROM entries e WHERE ${where}`)
+        .all()
+        .map((r) => (r as { detail: string }).detail);
+    expect(plan("e.type_id = 1 AND e.archived = 0")).toEqual([
+      "SEARCH e USING COVERING INDEX entries_archived_type (archived=? AND type_id=?)",
+    ]);
+    expect(plan("e.state_id = 1 AND e.archived = 0")).toEqual([
+      "SEARCH e USING COVERING INDEX entries_archived_state (archived=? AND state_id=?)",
+    ]);
     v3.close();
   });
 
@@ -155,7 +169,11 @@ describe("migrations", () => {
       pending: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
     });
     const up = cli("migrate", "up");
-    expect(JSON.parse(up.stdout)).toEqual({ schemaVersion: 3, applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"], backup: null });
+    expect(JSON.parse(up.stdout)).toEqual({
+      schemaVersion: 3,
+      applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
+      backup: null,
+    });
     const status = JSON.parse(cli("migrate", "status").stdout);
     expect([status.schemaVersion, status.pending, status.applied.map((a: { name: string }) => a.name)]).toEqual([
       3,

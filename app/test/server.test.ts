@@ -38,9 +38,7 @@ describe("the server process", () => {
     }
     const db = openDatabase(path.join(root, "data", "app.db"));
     expect(integrityCheck(db)).toBe("ok");
-    const rows = new Map(
-      (stmt(db, "SELECT id, title FROM entries").all() as { id: number; title: string }[]).map((r) => [r.id, r.title]),
-    );
+    const rows = new Map((stmt(db, "SELECT id, title FROM entries").all() as { id: number; title: string }[]).map((r) => [r.id, r.title]));
     const lost = [...committed].filter(([id, title]) => rows.get(id) !== title);
     expect(lost).toEqual([]);
     expect(committed.size).toBeGreaterThan(100);
@@ -60,7 +58,8 @@ describe("the server process", () => {
   test("dist/healthcheck.js exits 0 iff /api/health is 200", async () => {
     const root = tempDir();
     const server = await startServer(root);
-    const hc = (port: number) => spawnSync(process.execPath, [path.join(APP_DIR, "dist/healthcheck.js")], { env: { PORT: String(port) } }).status;
+    const hc = (port: number) =>
+      spawnSync(process.execPath, [path.join(APP_DIR, "dist/healthcheck.js")], { env: { PORT: String(port) } }).status;
     expect(hc(server.port)).toBe(0);
     server.child.kill("SIGTERM");
     await server.exited;
@@ -72,7 +71,11 @@ describe("the server process", () => {
     const root = tempDir();
     const server = await startServer(root);
     const post = (title: string) =>
-      fetch(`${server.url}/api/entries`, { method: "POST", headers: { ...AUTH, "content-type": "application/json" }, body: JSON.stringify({ typeId: 1, title }) });
+      fetch(`${server.url}/api/entries`, {
+        method: "POST",
+        headers: { ...AUTH, "content-type": "application/json" },
+        body: JSON.stringify({ typeId: 1, title }),
+      });
     await post("before");
     const env = { ...process.env, ...testEnv(root), PORT: String(server.port) };
     const cli = (...args: string[]) =>
@@ -90,10 +93,15 @@ describe("the server process", () => {
     const restored = await cli("backup", "restore", id, "--live");
     expect(restored.code).toBe(0);
     expect(JSON.parse(restored.out).restored).toBe(id);
-    const titles = ((await (await fetch(`${server.url}/api/entries`, { headers: AUTH })).json()) as { items: { title: string }[] }).items.map((e) => e.title);
+    const titles = (
+      (await (await fetch(`${server.url}/api/entries`, { headers: AUTH })).json()) as { items: { title: string }[] }
+    ).items.map((e) => e.title);
     expect(titles).toEqual(["before"]);
     const unknown = await cli("backup", "restore", "no-such-backup", "--live");
-    expect([unknown.code, JSON.parse(unknown.out)]).toEqual([1, { statusCode: 404, error: "Not Found", message: `no backup "no-such-backup" in ${path.join(root, "backups")} (see backup list)` }]);
+    expect([unknown.code, JSON.parse(unknown.out)]).toEqual([
+      1,
+      { statusCode: 404, error: "Not Found", message: `no backup "no-such-backup" in ${path.join(root, "backups")} (see backup list)` },
+    ]);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
   });
@@ -113,14 +121,25 @@ describe("the server process", () => {
     }
     p.kill("SIGTERM");
     expect(await exited).toBe(0);
-    const lines = out.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = out
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(Object.keys(lines[0])).toEqual(["scheduled", "keep", "next"]);
-    expect(lines.slice(1, 4).map((l) => Object.keys(l))).toEqual([["at", "id", "pruned"], ["at", "id", "pruned"], ["at", "id", "pruned"]]);
+    expect(lines.slice(1, 4).map((l) => Object.keys(l))).toEqual([
+      ["at", "id", "pruned"],
+      ["at", "id", "pruned"],
+      ["at", "id", "pruned"],
+    ]);
     expect(listBackups(path.join(root, "backups")).length).toBe(2);
-    const bad = spawnSync(process.execPath, [path.join(APP_DIR, "dist/cli.js"), "backup", "schedule", "--cron", "every day", "--keep", "2"], {
-      env: { ...process.env, ...testEnv(root) },
-      encoding: "utf8",
-    });
+    const bad = spawnSync(
+      process.execPath,
+      [path.join(APP_DIR, "dist/cli.js"), "backup", "schedule", "--cron", "every day", "--keep", "2"],
+      {
+        env: { ...process.env, ...testEnv(root) },
+        encoding: "utf8",
+      },
+    );
     expect(bad.status).toBe(2);
     expect(bad.stderr.split("\n")[0]).toBe(
       "error: --cron \"every day\": CronPattern: invalid configuration format ('every day'), exactly five, six, or seven space separated parts are required.",

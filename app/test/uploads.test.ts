@@ -16,7 +16,11 @@ describe("attachments", () => {
     const { app, ctx } = await makeApp();
     const entry = await createEntry(app, "with file");
     const body = Buffer.from("<html><script>alert(1)</script></html>");
-    const up = await app.inject({ method: "POST", url: `/api/entries/${entry.id}/attachments`, ...multipart("résumé v2.html", body, "text/html") });
+    const up = await app.inject({
+      method: "POST",
+      url: `/api/entries/${entry.id}/attachments`,
+      ...multipart("résumé v2.html", body, "text/html"),
+    });
     expect(up.statusCode).toBe(201);
     const a = up.json();
     const hash = sha256(body);
@@ -49,7 +53,9 @@ describe("attachments", () => {
   test("attachment on a note belongs to the note's entry", async () => {
     const { app } = await makeApp();
     const entry = await createEntry(app, "noted");
-    const note = (await app.inject({ method: "POST", url: `/api/entries/${entry.id}/notes`, headers: AUTH, payload: { body: "see file" } })).json();
+    const note = (
+      await app.inject({ method: "POST", url: `/api/entries/${entry.id}/notes`, headers: AUTH, payload: { body: "see file" } })
+    ).json();
     const up = await app.inject({ method: "POST", url: `/api/notes/${note.id}/attachments`, ...multipart("a.txt", "abc", "text/plain") });
     expect([up.json().entryId, up.json().noteId]).toEqual([entry.id, note.id]);
     const list = (await app.inject({ url: `/api/entries/${entry.id}/attachments`, headers: AUTH })).json();
@@ -76,10 +82,23 @@ describe("attachments", () => {
   test("an oversize upload is refused with 413 and leaves no file or row", async () => {
     const { app, ctx } = await makeApp({ env: { MAX_UPLOAD_BYTES: "1024" } });
     const entry = await createEntry(app, "small files only");
-    const ok = await app.inject({ method: "POST", url: `/api/entries/${entry.id}/attachments`, ...multipart("ok.bin", Buffer.alloc(1024, 1)) });
+    const ok = await app.inject({
+      method: "POST",
+      url: `/api/entries/${entry.id}/attachments`,
+      ...multipart("ok.bin", Buffer.alloc(1024, 1)),
+    });
     expect(ok.statusCode).toBe(201);
-    const big = await app.inject({ method: "POST", url: `/api/entries/${entry.id}/attachments`, ...multipart("big.bin", Buffer.alloc(4096, 2)) });
-    expect(big.json()).toEqual({ statusCode: 413, error: "Payload Too Large", message: "file: larger than the upload limit", field: "file" });
+    const big = await app.inject({
+      method: "POST",
+      url: `/api/entries/${entry.id}/attachments`,
+      ...multipart("big.bin", Buffer.alloc(4096, 2)),
+    });
+    expect(big.json()).toEqual({
+      statusCode: 413,
+      error: "Payload Too Large",
+      message: "file: larger than the upload limit",
+      field: "file",
+    });
     const okHash = sha256(Buffer.alloc(1024, 1));
     expect(filesUnder(ctx.paths.uploadsDir)).toEqual([path.join(okHash.slice(0, 2), okHash)]);
     const items = (await app.inject({ url: `/api/entries/${entry.id}/attachments`, headers: AUTH })).json().items;
@@ -93,6 +112,11 @@ describe("attachments", () => {
     expect(notMultipart.statusCode).toBe(404);
     const entry = await createEntry(app, "e");
     const json = await app.inject({ method: "POST", url: `/api/entries/${entry.id}/attachments`, headers: AUTH, payload: { file: "x" } });
-    expect(json.json()).toEqual({ statusCode: 400, error: "Bad Request", message: "body: must be multipart/form-data with a field named file", field: "body" });
+    expect(json.json()).toEqual({
+      statusCode: 400,
+      error: "Bad Request",
+      message: "body: must be multipart/form-data with a field named file",
+      field: "body",
+    });
   });
 });

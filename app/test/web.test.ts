@@ -113,15 +113,32 @@ describe("pages", () => {
       method: "POST",
       url: "/entries",
       headers: { ...FORM, cookie },
-      payload: new URLSearchParams({ _csrf: csrf, typeId: "1", title: "Saison", description: "d", stateId: "", plannedEnd: "2026-12-24" }).toString(),
+      payload: new URLSearchParams({
+        _csrf: csrf,
+        typeId: "1",
+        title: "Saison",
+        description: "d",
+        stateId: "",
+        plannedEnd: "2026-12-24",
+      }).toString(),
     });
     expect([ok.statusCode, ok.headers.location]).toEqual([303, "/entries/1"]);
-    expect((await app.inject({ url: "/api/entries/1", headers: AUTH })).json()).toMatchObject({ title: "Saison", plannedEnd: "2026-12-24", stateName: "Open" });
+    expect((await app.inject({ url: "/api/entries/1", headers: AUTH })).json()).toMatchObject({
+      title: "Saison",
+      plannedEnd: "2026-12-24",
+      stateName: "Open",
+    });
     const bad = await app.inject({
       method: "POST",
       url: "/entries",
       headers: { ...FORM, ...HTML, cookie },
-      payload: new URLSearchParams({ _csrf: csrf, typeId: "1", title: " ", description: "kept <text>", plannedEnd: "2026-02-30" }).toString(),
+      payload: new URLSearchParams({
+        _csrf: csrf,
+        typeId: "1",
+        title: " ",
+        description: "kept <text>",
+        plannedEnd: "2026-02-30",
+      }).toString(),
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain('<p class="error" role="alert">title: is required</p>');
@@ -169,20 +186,34 @@ describe("pages", () => {
       const b = "----fleetweb";
       const token = withToken ? `--${b}\r\nContent-Disposition: form-data; name="_csrf"\r\n\r\n${csrf}\r\n` : "";
       const payload = `${token}--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${b}--\r\n`;
-      return app.inject({ method: "POST", url: `/entries/${id}/attachments`, headers: { cookie, "content-type": `multipart/form-data; boundary=${b}` }, payload });
+      return app.inject({
+        method: "POST",
+        url: `/entries/${id}/attachments`,
+        headers: { cookie, "content-type": `multipart/form-data; boundary=${b}` },
+        payload,
+      });
     };
     expect((await upload(false)).statusCode).toBe(403);
     expect((await app.inject({ url: `/api/entries/${id}/attachments`, headers: AUTH })).json().items).toEqual([]);
     const ok = await upload(true);
     expect([ok.statusCode, ok.headers.location]).toEqual([303, `/entries/${id}#attachments`]);
-    const items = (await app.inject({ url: `/api/entries/${id}/attachments`, headers: AUTH })).json().items as { filename: string; size: number; mime: string }[];
+    const items = (await app.inject({ url: `/api/entries/${id}/attachments`, headers: AUTH })).json().items as {
+      filename: string;
+      size: number;
+      mime: string;
+    }[];
     expect(items.map((a) => [a.filename, a.size, a.mime])).toEqual([["a.txt", 5, "text/plain"]]);
   });
 
   test("log out clears the session cookie", async () => {
     const { app } = await makeApp();
     const { cookie, csrf } = await session(app);
-    const res = await app.inject({ method: "POST", url: "/logout", headers: { ...FORM, cookie }, payload: `_csrf=${encodeURIComponent(csrf)}` });
+    const res = await app.inject({
+      method: "POST",
+      url: "/logout",
+      headers: { ...FORM, cookie },
+      payload: `_csrf=${encodeURIComponent(csrf)}`,
+    });
     expect([res.statusCode, res.headers.location]).toEqual([303, "/"]);
     expect(res.cookies.find((c) => c.name === "fleet_session_test")?.value).toBe("");
   });

@@ -33,9 +33,11 @@ const MIME_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,
  */
 export function checkFilename(name: string | undefined): string {
   if (!name) throw new ValidationError("filename", "is required");
-  // eslint-disable-next-line no-control-regex
   if (/[/\\\u0000-\u001f\u007f]/.test(name) || name === "." || name === ".." || name.includes("..")) {
-    throw new ValidationError("filename", `${JSON.stringify(name)} must be a plain file name without path separators, '..' or control characters`);
+    throw new ValidationError(
+      "filename",
+      `${JSON.stringify(name)} must be a plain file name without path separators, '..' or control characters`,
+    );
   }
   if (Buffer.byteLength(name) > 255) throw new ValidationError("filename", "must be at most 255 bytes");
   return name.normalize("NFC");
@@ -116,11 +118,15 @@ export class AttachmentRepository {
   create(input: { entryId: number; noteId: number | null; sha256: string; size: number; mime: string; filename: string }): Attachment {
     const db = this.db();
     const id = Number(
-      stmt(
-        db,
-        "INSERT INTO attachments (entry_id, note_id, sha256, size, mime, filename, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ).run(input.entryId, input.noteId, input.sha256, input.size, input.mime, input.filename, new Date().toISOString())
-        .lastInsertRowid,
+      stmt(db, "INSERT INTO attachments (entry_id, note_id, sha256, size, mime, filename, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
+        input.entryId,
+        input.noteId,
+        input.sha256,
+        input.size,
+        input.mime,
+        input.filename,
+        new Date().toISOString(),
+      ).lastInsertRowid,
     );
     return this.get(id);
   }

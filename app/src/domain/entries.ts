@@ -79,7 +79,10 @@ function toEntry(r: Row): Entry {
 export function toFtsQuery(q: string): string | null {
   const words = q.match(/[\p{L}\p{N}_]+/gu);
   if (!words) return null;
-  return words.slice(0, 20).map((w) => `"${w}"*`).join(" ");
+  return words
+    .slice(0, 20)
+    .map((w) => `"${w}"*`)
+    .join(" ");
 }
 
 /** Entries: create, change, archive, list with search, filters and paging. */
@@ -113,8 +116,7 @@ export class EntryRepository {
         db,
         `INSERT INTO entries (type_id, state_id, title, description, created_at, updated_at, planned_end, actual_end, archived)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-      ).run(type.id, stateId, input.title, input.description, now, now, input.plannedEnd ?? null, input.actualEnd ?? null)
-        .lastInsertRowid,
+      ).run(type.id, stateId, input.title, input.description, now, now, input.plannedEnd ?? null, input.actualEnd ?? null).lastInsertRowid,
     );
     return this.get(id);
   }

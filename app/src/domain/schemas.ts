@@ -8,7 +8,10 @@ const date = z
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), {
     error: "is not a real calendar date",
   });
-const id = z.coerce.number({ error: "must be a positive integer" }).int({ error: "must be a positive integer" }).positive({ error: "must be a positive integer" });
+const id = z.coerce
+  .number({ error: "must be a positive integer" })
+  .int({ error: "must be a positive integer" })
+  .positive({ error: "must be a positive integer" });
 const color = z.string().regex(/^#[0-9a-fA-F]{6}$/, { error: "must be a color like #2f6fdb" });
 
 /** A state of an entry type. */
@@ -61,8 +64,17 @@ export const entryQuery = z.strictObject({
   state: id.optional(),
   open: z.enum(["true", "false"], { error: "must be true or false" }).optional(),
   archived: boolParam.default("false"),
-  limit: z.coerce.number({ error: "must be an integer from 1 to 100" }).int({ error: "must be an integer from 1 to 100" }).min(1, { error: "must be an integer from 1 to 100" }).max(100, { error: "must be an integer from 1 to 100" }).default(20),
-  offset: z.coerce.number({ error: "must be a non-negative integer" }).int({ error: "must be a non-negative integer" }).min(0, { error: "must be a non-negative integer" }).default(0),
+  limit: z.coerce
+    .number({ error: "must be an integer from 1 to 100" })
+    .int({ error: "must be an integer from 1 to 100" })
+    .min(1, { error: "must be an integer from 1 to 100" })
+    .max(100, { error: "must be an integer from 1 to 100" })
+    .default(20),
+  offset: z.coerce
+    .number({ error: "must be a non-negative integer" })
+    .int({ error: "must be a non-negative integer" })
+    .min(0, { error: "must be a non-negative integer" })
+    .default(0),
 });
 
 /** A note's body. */

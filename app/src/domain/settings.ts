@@ -73,7 +73,10 @@ export class SettingsRepository {
     const cur = this.get();
     const next = settingsSchema.parse({ ...cur, ...patch, labels: { ...cur.labels, ...(patch.labels ?? {}) } });
     const db = this.db();
-    const put = stmt(db, "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at");
+    const put = stmt(
+      db,
+      "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    );
     const now = new Date().toISOString();
     db.transaction(() => {
       for (const key of Object.keys(patch) as (keyof Settings)[]) {

@@ -10,7 +10,10 @@ const createBody = z.strictObject({
 });
 const pruneBody = z.strictObject({
   reason: z.string().optional(),
-  keep: z.number({ error: "must be an integer of at least 1" }).int({ error: "must be an integer of at least 1" }).min(1, { error: "must be an integer of at least 1" }),
+  keep: z
+    .number({ error: "must be an integer of at least 1" })
+    .int({ error: "must be an integer of at least 1" })
+    .min(1, { error: "must be an integer of at least 1" }),
 });
 const backupParams = z.strictObject({ id: z.string() });
 

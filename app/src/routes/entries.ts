@@ -75,14 +75,16 @@ export async function entryRoutes(app: FastifyInstance): Promise<void> {
   app.get("/api/attachments/:id", read, async (req) => repos.attachments.get(id(req)));
   app.get("/api/attachments/:id/download", read, async (req, reply) => {
     const a = repos.attachments.get(id(req));
-    return reply
-      .header("content-type", a.mime)
-      .header("content-length", a.size)
-      // Always a download, never rendered inline: uploaded HTML or SVG cannot run in our origin.
-      .header("content-disposition", contentDisposition(a.filename, { fallback: a.filename.replace(/[^\x20-\x7e]/g, "_") }))
-      .header("x-content-type-options", "nosniff")
-      .header("content-security-policy", "default-src 'none'; sandbox")
-      .send(createReadStream(repos.attachments.fileOf(a)));
+    return (
+      reply
+        .header("content-type", a.mime)
+        .header("content-length", a.size)
+        // Always a download, never rendered inline: uploaded HTML or SVG cannot run in our origin.
+        .header("content-disposition", contentDisposition(a.filename, { fallback: a.filename.replace(/[^\x20-\x7e]/g, "_") }))
+        .header("x-content-type-options", "nosniff")
+        .header("content-security-policy", "default-src 'none'; sandbox")
+        .send(createReadStream(repos.attachments.fileOf(a)))
+    );
   });
   app.delete("/api/attachments/:id", async (req, reply) => {
     repos.attachments.delete(id(req));

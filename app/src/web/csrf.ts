@@ -12,7 +12,9 @@ export const CSRF_FIELD = "_csrf";
  */
 export function csrfToken(config: Config, req: FastifyRequest): string {
   const session = req.cookies?.[sessionCookieName(config)] ?? "";
-  return createHmac("sha256", `fleet-csrf:${config.adminToken ?? ""}`).update(session).digest("base64url");
+  return createHmac("sha256", `fleet-csrf:${config.adminToken ?? ""}`)
+    .update(session)
+    .digest("base64url");
 }
 
 /**

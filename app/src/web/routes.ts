@@ -82,8 +82,7 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     if (req.isAdmin) {
       const b = backupStatus(ctx.paths.backupDir);
       lastBackup =
-        b.lastRun ??
-        (b.newest ? { at: b.newest.createdAt, ok: true, reason: b.newest.reason, id: b.newest.id, error: null } : null);
+        b.lastRun ?? (b.newest ? { at: b.newest.createdAt, ok: true, reason: b.newest.reason, id: b.newest.id, error: null } : null);
     }
     const useDb = opts.db !== false && !ctx.maintenance;
     return {
@@ -97,16 +96,14 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     };
   }
 
-  const send = (reply: FastifyReply, body: SafeHtml, status = 200) =>
-    reply.code(status).type("text/html; charset=utf-8").send(body.value);
+  const send = (reply: FastifyReply, body: SafeHtml, status = 200) => reply.code(status).type("text/html; charset=utf-8").send(body.value);
   const idOf = (req: FastifyRequest) => parse(idParams, req.params, "params").id;
-  const showEntry = (
-    req: FastifyRequest,
-    reply: FastifyReply,
-    id: number,
-    status = 200,
-    errors: Parameters<typeof entryPage>[4] = {},
-  ) => send(reply, entryPage(frame(req, reply), repos.entries.get(id), repos.notes.listFor(id), repos.attachments.listFor(id), errors), status);
+  const showEntry = (req: FastifyRequest, reply: FastifyReply, id: number, status = 200, errors: Parameters<typeof entryPage>[4] = {}) =>
+    send(
+      reply,
+      entryPage(frame(req, reply), repos.entries.get(id), repos.notes.listFor(id), repos.attachments.listFor(id), errors),
+      status,
+    );
 
   // The API's JSON errors (401 from the auth hook, 404, 503 in maintenance) become pages for browsers.
   app.addHook("onSend", async (req, reply, payload) => {
@@ -121,7 +118,12 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     const f = frame(req, reply, { db: reply.statusCode !== 503 });
     reply.type("text/html; charset=utf-8");
     if (reply.statusCode === 401) {
-      const next = req.routeOptions.url === "/login" ? safeNext((req.query as { next?: unknown }).next) : req.method === "GET" ? safeNext(req.url) : "/";
+      const next =
+        req.routeOptions.url === "/login"
+          ? safeNext((req.query as { next?: unknown }).next)
+          : req.method === "GET"
+            ? safeNext(req.url)
+            : "/";
       return loginPage(f, next, "Log in with the instance's admin token to continue.").value;
     }
     return errorPage(f, reply.statusCode, message).value;

@@ -38,9 +38,7 @@ function option(value: string | number, label: string, selected: boolean): SafeH
 }
 
 function stateOptions(types: readonly EntryType[], selected: number | undefined): HtmlValue {
-  return types.map(
-    (t) => html`<optgroup label="${t.plural}">${t.states.map((s) => option(s.id, s.name, s.id === selected))}</optgroup>`,
-  );
+  return types.map((t) => html`<optgroup label="${t.plural}">${t.states.map((s) => option(s.id, s.name, s.id === selected))}</optgroup>`);
 }
 
 /** The list page: search, filters, a table of one page of entries, paging. */
@@ -161,7 +159,8 @@ export function entryPage(
   ${
     attachments.length
       ? html`<table><thead><tr><th>File</th><th>Type</th><th>Size</th><th>Added</th></tr></thead><tbody>${attachments.map(
-          (a) => html`<tr><td><a href="/api/attachments/${a.id}/download">${a.filename}</a></td><td>${a.mime}</td><td>${size(a.size)}</td><td>${when(a.createdAt)}</td></tr>`,
+          (a) =>
+            html`<tr><td><a href="/api/attachments/${a.id}/download">${a.filename}</a></td><td>${a.mime}</td><td>${size(a.size)}</td><td>${when(a.createdAt)}</td></tr>`,
         )}</tbody></table>`
       : html`<p class="muted">No ${labels.attachments.toLowerCase()} yet.</p>`
   }
@@ -205,5 +204,9 @@ ${script}`;
 
 /** An error page with a message and a way back. */
 export function errorPage(f: Frame, status: number, message: string): SafeHtml {
-  return page(f, `Error ${status}`, html`<h1>Error ${status}</h1><p class="error" role="alert">${message}</p><p><a href="/">Back to the list</a></p>`);
+  return page(
+    f,
+    `Error ${status}`,
+    html`<h1>Error ${status}</h1><p class="error" role="alert">${message}</p><p><a href="/">Back to the list</a></p>`,
+  );
 }
