@@ -20,9 +20,6 @@ const USAGE = `usage: npm run bench:roll -- [--sizes 3,10] [--rps 55] [--backups
   --rps      requests per second per instance through the proxy (default 55)
   --backups  enable backups (pre-update backup and sidecar); off by default`;
 
-/** One hey worker per 5 requests/s: holds the rate while responses take up to 200 ms. */
-const WORKERS = (rps: number): number => Math.max(2, Math.ceil(rps / 5));
-
 const RUN_ID = randomBytes(3).toString("hex");
 const REPO = `fleet-bench-${RUN_ID}/app`;
 
@@ -95,7 +92,7 @@ async function rollOnce(size: number, firstPort: number, rps: number, backups: b
 
     const loads = names.map((n, k) => ({
       name: n,
-      load: startLoad(`http://127.0.0.1:${firstPort + k}/api/health`, rps, WORKERS(rps)),
+      load: startLoad(`http://127.0.0.1:${firstPort + k}/api/health`, rps),
     }));
     let rollMs = 0;
     let rollStart = 0;

@@ -23,10 +23,10 @@ export interface Load {
 
 /**
  * Starts `rps` requests per second against `url`, until stopped. hey limits each worker to
- * `rps / workers` requests per second and a worker waits for its response, so on a busy machine
- * (slow responses) more workers are needed to hold the rate.
+ * `rps / workers` requests per second and a worker waits for each response, so one worker per 5
+ * requests per second holds the rate while responses take up to 200 ms (a busy machine).
  */
-export function startLoad(url: string, rps: number, workers = 2): Load {
+export function startLoad(url: string, rps: number, workers = Math.max(2, Math.ceil(rps / 5))): Load {
   const child: ChildProcess = spawn(
     "hey",
     [
