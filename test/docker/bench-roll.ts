@@ -192,6 +192,13 @@ function print(results: SizeResult[], rps: number): void {
   console.log("Times in seconds; started, healthy and route switched are measured from the start of the roll.");
   console.log(`Load: ${rps} requests/s per instance through the proxy, a new connection per request (hey).`);
   console.log(perInstance.toString());
+  for (const r of results) {
+    for (const row of r.rows.filter((x) => failed(x.load) > 0)) {
+      console.log(
+        `failed, fleet of ${r.size}, ${row.name}: status ${JSON.stringify(row.load.status)}, errors ${JSON.stringify(row.load.errors)}`,
+      );
+    }
+  }
   console.log(totals.toString());
 }
 
