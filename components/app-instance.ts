@@ -40,7 +40,8 @@ export interface AppInstanceArgs {
 
 /**
  * Pre-update backup, run by the `docker` CLI on the machine that runs `pulumi up`. It reads the
- * running version from the current app container's `fleet.version` label, then runs the app's own
+ * running version from the `fleet.version` label of the healthy app container (after a failed roll
+ * the unhealthy new container is still there, and is not what serves), then runs the app's own
  * `backup create` in a throw-away container of the new image on the data volume. With
  * `--if-exists`, an empty volume (first deploy) is a no-op. A failure stops the update before the
  * app container is touched, because the container depends on this command.
@@ -48,7 +49,7 @@ export interface AppInstanceArgs {
 export const PRE_UPDATE_BACKUP_SCRIPT = [
   "set -eu",
   'from=$(docker ps --filter "label=fleet.stack=$FLEET_STACK" --filter "label=fleet.instance=$FLEET_INSTANCE" \\',
-  "  --filter label=fleet.role=app --format '{{.Label \"fleet.version\"}}' | head -n 1)",
+  "  --filter label=fleet.role=app --filter health=healthy --format '{{.Label \"fleet.version\"}}' | head -n 1)",
   `docker run --rm --network none --user ${APP_USER} --read-only --tmpfs /tmp \\`,
   "  --cap-drop ALL --security-opt no-new-privileges:true \\",
   '  -e "APP_NAME=$FLEET_INSTANCE" -e DATA_DIR=/data -e BACKUP_DIR=/backups \\',
