@@ -6,7 +6,9 @@
  * its data.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -24,11 +26,14 @@ import {
 import { startLoad, type LoadResult } from "./load";
 import { docker, Replayer, type Render } from "./replay";
 
-const FLEET = join(ROOT, "test/docker/fleet");
+const FIXTURE = join(ROOT, "test/docker/fleet");
 const RUN_ID = randomBytes(3).toString("hex");
 const STACK = `tier${RUN_ID}`;
 const REPO = `fleet-tier-${RUN_ID}/app`;
-const PORTS = { alpha: 18101, beta: 18102, gamma: 18103 } as const;
+// Ports per run: two runs on one host would otherwise share the fixture's ports silently (the
+// proxy's listeners use SO_REUSEPORT), and each would see the other's instances.
+const PORT_BASE = 19000 + 10 * Math.floor(Math.random() * 90);
+const PORTS = { alpha: PORT_BASE + 1, beta: PORT_BASE + 2, gamma: PORT_BASE + 3 };
 type Instance = keyof typeof PORTS;
 const INSTANCES = Object.keys(PORTS) as Instance[];
 
@@ -45,6 +50,13 @@ const config = {
   "fleet:proxyImage": PROXY_IMAGE,
   "fleet:proxyAdminPort": String(20000 + Math.floor(Math.random() * 9000)),
 };
+/** The fixture fleet with this run's ports. */
+const FLEET = mkdtempSync(join(tmpdir(), "fleet-tier-fleet-"));
+for (const [i, port] of Object.entries(PORTS)) {
+  const text = readFileSync(join(FIXTURE, `${i}.yaml`), "utf8");
+  writeFileSync(join(FLEET, `${i}.yaml`), text.replace(/^port: \d+$/m, `port: ${port}`));
+}
+
 const renderAt = (version: string, instances = FLEET): Promise<Render> =>
   render({ instances, version, stack: STACK, config });
 
@@ -380,7 +392,6 @@ describe.runIf(engine)("docker tier", () => {
 
   test("removing an instance removes its containers and route but keeps its data volume", async () => {
     const { cp, mkdtemp } = await import("node:fs/promises");
-    const { tmpdir } = await import("node:os");
     const dir = await mkdtemp(join(tmpdir(), "fleet-tier-fleet-"));
     for (const i of ["alpha", "beta"]) await cp(join(FLEET, `${i}.yaml`), join(dir, `${i}.yaml`));
     await replayer.apply(await renderAt("2.0.0", dir));
