@@ -75,10 +75,10 @@ function fake(
 }
 
 const PS =
-  'docker ps --filter label=fleet.managed=true --filter label=fleet.stack=dev --filter label=fleet.instance=homebrews --filter label=fleet.role=app --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}';
+  'docker ps --filter label=fleet.managed=true --filter label=fleet.stack=dev --filter label=fleet.instance=homebrews --filter label=fleet.role=app --filter health=healthy --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}';
 
 describe("the docker commands", () => {
-  test("the app container is found by the contract's labels", () => {
+  test("the app container is found by the contract's labels, healthy only (a failed roll's container is not it)", () => {
     expect(appContainerQuery("prod", "projects")).toEqual([
       "ps",
       "--filter",
@@ -89,6 +89,8 @@ describe("the docker commands", () => {
       "label=fleet.instance=projects",
       "--filter",
       "label=fleet.role=app",
+      "--filter",
+      "health=healthy",
       "--format",
       '{{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}',
     ]);
@@ -252,13 +254,13 @@ describe("npm run restore", () => {
     [
       ["ghost"],
       { ps: "" },
-      "fleet restore: no running app container for instance ghost in stack dev (labels fleet.stack=dev, fleet.instance=ghost, fleet.role=app). " +
+      "fleet restore: no healthy app container for instance ghost in stack dev (labels fleet.stack=dev, fleet.instance=ghost, fleet.role=app). " +
         "Check the name (the instance file's base name) and that it is deployed: `docker ps -a --filter label=fleet.instance=ghost`.",
     ],
     [
       ["homebrews"],
       { ps: "aaa\thomebrews-app-1\t1.3.0\nbbb\thomebrews-app-2\t1.4.0\n" },
-      "fleet restore: 2 app containers are running for instance homebrews (homebrews-app-1, homebrews-app-2); a roll is probably under way. " +
+      "fleet restore: 2 healthy app containers for instance homebrews (homebrews-app-1, homebrews-app-2); a roll is probably under way. " +
         "Wait for `pulumi up` to finish and try again.",
     ],
     [["homebrews", "a", "--latest"], {}, "fleet restore: give either a backup id or --latest, not both."],

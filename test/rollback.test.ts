@@ -480,7 +480,7 @@ describe("npm run rollback --restore-data", () => {
     const f = fake({ docker, instances: PINS });
     expect(await runRollback(["--restore-data", "--yes", "--page-size", "5"], f.deps)).toBe(0);
     const psArgs =
-      'docker ps --filter label=fleet.managed=true --filter label=fleet.stack=dev --filter label=fleet.instance=homebrews --filter label=fleet.role=app --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}';
+      'docker ps --filter label=fleet.managed=true --filter label=fleet.stack=dev --filter label=fleet.instance=homebrews --filter label=fleet.role=app --filter health=healthy --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}';
     expect(f.calls.slice(4)).toEqual([
       psArgs,
       "docker exec aaa111 node dist/cli.js backup list --json",

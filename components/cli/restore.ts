@@ -36,7 +36,11 @@ export interface BackupInfo {
   readonly [key: string]: unknown;
 }
 
-/** The `docker ps` arguments that find an instance's running app container (docs/architecture.md labels). */
+/**
+ * The `docker ps` arguments that find an instance's healthy app container (docs/architecture.md
+ * labels). Healthy only: after a failed roll the unhealthy new container runs beside the old one,
+ * and the old one is what serves.
+ */
 export function appContainerQuery(stack: string, instance: string): string[] {
   return [
     "ps",
@@ -48,12 +52,14 @@ export function appContainerQuery(stack: string, instance: string): string[] {
     `label=fleet.instance=${instance}`,
     "--filter",
     "label=fleet.role=app",
+    "--filter",
+    "health=healthy",
     "--format",
     '{{.ID}}\t{{.Names}}\t{{.Label "fleet.version"}}',
   ];
 }
 
-/** A running app container. */
+/** A healthy app container. */
 export interface AppContainer {
   readonly id: string;
   readonly name: string;
@@ -61,7 +67,7 @@ export interface AppContainer {
 }
 
 /**
- * Finds exactly one running app container of an instance.
+ * Finds exactly one healthy app container of an instance.
  * @throws CliError when there is none (not deployed, stopped) or more than one (a roll is under way)
  */
 export function findAppContainer(docker: DockerRunner, stack: string, instance: string): AppContainer {
@@ -80,7 +86,7 @@ export function findAppContainer(docker: DockerRunner, stack: string, instance: 
     });
   if (found.length === 0) {
     throw new CliError(
-      `no running app container for instance ${instance} in stack ${stack} ` +
+      `no healthy app container for instance ${instance} in stack ${stack} ` +
         `(labels fleet.stack=${stack}, fleet.instance=${instance}, fleet.role=app). ` +
         "Check the name (the instance file's base name) and that it is deployed: `docker ps -a --filter label=fleet.instance=" +
         `${instance}\`.`,
@@ -88,7 +94,7 @@ export function findAppContainer(docker: DockerRunner, stack: string, instance: 
   }
   if (found.length > 1) {
     throw new CliError(
-      `${found.length} app containers are running for instance ${instance} (${found.map((c) => c.name).join(", ")}); ` +
+      `${found.length} healthy app containers for instance ${instance} (${found.map((c) => c.name).join(", ")}); ` +
         "a roll is probably under way. Wait for `pulumi up` to finish and try again.",
     );
   }
