@@ -378,7 +378,8 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function firstLine(s: string): string {
+/** The first non-blank line of a command's output, trimmed ("" when there is none). */
+export function firstLine(s: string): string {
   return (
     s
       .split("\n")

@@ -37,6 +37,7 @@ import {
   transitionBackup,
   type CommandResult,
   type DockerRunner,
+  firstLine,
 } from "./restore";
 import { existingStackEnv, findPulumi, noCliMessage } from "./up.cjs";
 
@@ -246,15 +247,6 @@ export function loadInstancePins(dir: string): InstancePin[] {
     if (e instanceof FleetValidationError) throw new CliError(e.message);
     throw e;
   }
-}
-
-function firstLine(s: string): string {
-  return (
-    s
-      .split("\n")
-      .map((l) => l.trim())
-      .find((l) => l !== "") ?? ""
-  );
 }
 
 /** The entry point when run as a script (`npm run rollback`). */
