@@ -15,31 +15,20 @@ import {
   type CommandResult,
   type RestoreDeps,
 } from "../components/cli/restore";
+import { backupSummary } from "./backup-summary";
 
 const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
 
-// What the app's `backup list --json` prints (app/src/backup.ts BackupSummary), newest first.
-const summary = (
-  id: string,
-  createdAt: string,
-  reason: string,
-  appVersion: string,
-  from: string | null,
-  to: string | null,
-) => ({
-  id,
-  createdAt,
-  reason,
-  appVersion,
-  schemaVersion: 3,
-  fromVersion: from,
-  toVersion: to,
-  entries: 1204,
-  bytes: 5_342_208,
-});
 const BACKUPS = [
-  summary("homebrews-20261125t020000004z-v1.4.0-s0003", "2026-11-25T02:00:00.004Z", "scheduled", "1.4.0", null, null),
-  summary(
+  backupSummary(
+    "homebrews-20261125t020000004z-v1.4.0-s0003",
+    "2026-11-25T02:00:00.004Z",
+    "scheduled",
+    "1.4.0",
+    null,
+    null,
+  ),
+  backupSummary(
     "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
     "2026-11-24T09:26:35.081Z",
     "pre-update",
@@ -47,7 +36,14 @@ const BACKUPS = [
     "1.3.0",
     "1.4.0",
   ),
-  summary("homebrews-20261124t020000007z-v1.3.0-s0003", "2026-11-24T02:00:00.007Z", "scheduled", "1.3.0", null, null),
+  backupSummary(
+    "homebrews-20261124t020000007z-v1.3.0-s0003",
+    "2026-11-24T02:00:00.007Z",
+    "scheduled",
+    "1.3.0",
+    null,
+    null,
+  ),
 ];
 
 function fake(

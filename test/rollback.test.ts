@@ -23,6 +23,7 @@ import {
   type RollbackDeps,
 } from "../components/cli/rollback";
 import { CliError, type CommandResult } from "../components/cli/restore";
+import { backupSummary } from "./backup-summary";
 
 const FIXTURES = path.join(__dirname, "fixtures", "history");
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
@@ -421,27 +422,8 @@ describe("npm run rollback", () => {
 
 describe("npm run rollback --restore-data", () => {
   const ps = (id: string, name: string, version: string) => ok(`${id}\t${name}\t${version}\n`);
-  // The app's `backup list --json` (app/src/backup.ts BackupSummary), newest first, one line.
-  const summary = (
-    id: string,
-    createdAt: string,
-    reason: string,
-    appVersion: string,
-    from: string | null,
-    to: string | null,
-  ) => ({
-    id,
-    createdAt,
-    reason,
-    appVersion,
-    schemaVersion: 3,
-    fromVersion: from,
-    toVersion: to,
-    entries: 1204,
-    bytes: 5_342_208,
-  });
   const backups = JSON.stringify([
-    summary(
+    backupSummary(
       "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
       "2026-11-24T09:26:35.081Z",
       "pre-update",
@@ -449,7 +431,7 @@ describe("npm run rollback --restore-data", () => {
       "1.3.0",
       "1.4.0",
     ),
-    summary(
+    backupSummary(
       "homebrews-20261124t090312460z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
       "2026-11-24T09:03:12.460Z",
       "pre-update",
@@ -457,8 +439,15 @@ describe("npm run rollback --restore-data", () => {
       "1.3.0",
       "1.4.0",
     ),
-    summary("homebrews-20261124t020000007z-v1.3.0-s0003", "2026-11-24T02:00:00.007Z", "scheduled", "1.3.0", null, null),
-    summary(
+    backupSummary(
+      "homebrews-20261124t020000007z-v1.3.0-s0003",
+      "2026-11-24T02:00:00.007Z",
+      "scheduled",
+      "1.3.0",
+      null,
+      null,
+    ),
+    backupSummary(
       "homebrews-20261117t100946311z-v1.3.1-s0003-from-1.3.0-to-1.3.1",
       "2026-11-17T10:09:46.311Z",
       "pre-update",
