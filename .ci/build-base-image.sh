@@ -25,21 +25,7 @@ image="${FLEET_BASE_IMAGE:-fleet-base:bookworm-node24}"
 node_range="${FLEET_NODE_VERSION:-24}"
 npm_range="${FLEET_NPM_VERSION:-11}"
 
-if [ "${image#fleet-base:}" = "$image" ]; then
-  pull() {
-    docker pull -q "$image" >&2 ||
-      fleet_die "cannot pull $image (no registry reachable?); unset FLEET_BASE_IMAGE to build fleet-base:bookworm-node24 locally"
-  }
-  fleet_image_exists "$image" || fleet_timed "docker pull $image" pull
-  fleet_log "using $image ($(fleet_image_mb "$image") MB)"
-  echo "$image"
-  exit 0
-fi
-if fleet_image_exists "$image" && [ "${FORCE:-0}" != 1 ]; then
-  fleet_log "$image exists ($(fleet_image_mb "$image") MB); FORCE=1 rebuilds it"
-  echo "$image"
-  exit 0
-fi
+fleet_image_ready "$image" fleet-base: FLEET_BASE_IMAGE fleet-base:bookworm-node24 && exit 0
 
 [ "$(id -u)" -eq 0 ] || fleet_die "building $image needs root (debootstrap); run as root"
 command -v npm >/dev/null || fleet_die "npm is needed to fetch Node from the npm registry; run '. .ci/provision-node.sh' first"

@@ -21,21 +21,7 @@ FLEET_LOG_NAME=build-proxy-image
 
 image="${FLEET_PROXY_IMAGE:-fleet-caddy:local}"
 
-if [ "${image#fleet-caddy:}" = "$image" ]; then
-  pull() {
-    docker pull -q "$image" >&2 ||
-      fleet_die "cannot pull $image (no registry reachable?); unset FLEET_PROXY_IMAGE to build fleet-caddy:local locally"
-  }
-  fleet_image_exists "$image" || fleet_timed "docker pull $image" pull
-  fleet_log "using $image ($(fleet_image_mb "$image") MB)"
-  echo "$image"
-  exit 0
-fi
-if fleet_image_exists "$image" && [ "${FORCE:-0}" != 1 ]; then
-  fleet_log "$image exists ($(fleet_image_mb "$image") MB); FORCE=1 rebuilds it"
-  echo "$image"
-  exit 0
-fi
+fleet_image_ready "$image" fleet-caddy: FLEET_PROXY_IMAGE fleet-caddy:local && exit 0
 
 [ "$(id -u)" -eq 0 ] || fleet_die "building $image needs root (debootstrap); run as root"
 started="$(fleet_now)"

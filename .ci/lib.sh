@@ -56,6 +56,29 @@ fleet_image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 # Uncompressed size of a local image in MB.
 fleet_image_mb() { echo $(($(docker image inspect -f '{{.Size}}' "$1") / 1000 / 1000)); }
 
+# docker pull IMAGE, or stop with what to do instead (VAR, DEFAULT as for fleet_image_ready).
+fleet_pull() {
+  docker pull -q "$1" >&2 || fleet_die "cannot pull $1 (no registry reachable?); unset $2 to build $3 locally"
+}
+
+# The common start of an image script: `fleet_image_ready IMAGE LOCAL_PREFIX VAR DEFAULT`.
+# A name outside LOCAL_PREFIX (e.g. node:24-bookworm-slim on GitHub) is pulled when missing; a
+# local image that exists is reused unless FORCE=1. Then it prints IMAGE and returns 0: nothing to
+# build. It returns 1 when the caller must build IMAGE.
+fleet_image_ready() {
+  local image="$1" prefix="$2" var="$3" default="$4"
+  if [ "${image#"$prefix"}" = "$image" ]; then
+    # fleet_timed returns its log line's status, so the pull fails inside the timed command.
+    fleet_image_exists "$image" || fleet_timed "docker pull $image" fleet_pull "$image" "$var" "$default"
+    fleet_log "using $image ($(fleet_image_mb "$image") MB)"
+  elif fleet_image_exists "$image" && [ "${FORCE:-0}" != 1 ]; then
+    fleet_log "$image exists ($(fleet_image_mb "$image") MB); FORCE=1 rebuilds it"
+  else
+    return 1
+  fi
+  echo "$image"
+}
+
 # debootstrap --variant=minbase of Debian bookworm into $1, with the extra packages $2
 # (comma-separated, may be empty). Then makes the tree look like Debian's official slim image:
 # apt sources for updates and security, no docs/man pages/translations (now or on later
