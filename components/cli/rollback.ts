@@ -39,7 +39,7 @@ import {
   type DockerRunner,
   firstLine,
 } from "./restore";
-import { existingStackEnv, findPulumi, noCliMessage } from "./up.cjs";
+import { existingStackEnv, findPulumi, noCliMessage } from "./pulumi-cli";
 
 /** Runs `pulumi ...`; `stream` sends the output to the terminal instead of capturing it. */
 export type PulumiRunner = (args: string[], opts?: { stream?: boolean }) => CommandResult;
