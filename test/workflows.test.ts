@@ -193,7 +193,7 @@ describe("hygiene in every workflow", () => {
         .filter((s) => action(s) === "actions/checkout")
         .map((s) => [f, s.with?.["persist-credentials"]]),
     );
-    expect(checkouts.length).toBe(7);
+    expect(checkouts.length).toBe(8);
     expect(checkouts.filter(([, p]) => p !== false)).toEqual([]);
   });
 
@@ -247,6 +247,40 @@ describe("ci.yml", () => {
     expect(runs).toContain("bash .ci/setup-docker.sh");
     expect(runs.at(-1)).toBe("npm run test:docker");
     expect(runs.some((r) => r.includes("build-base-image") || r.includes("build-proxy-image"))).toBe(false);
+  });
+
+  describe("front-door", () => {
+    const job = ci.jobs["front-door"] as Job;
+    const steps = job.steps ?? [];
+    // The README's quick start: the commands of its first sh block.
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const quickStart = readme.slice(readme.indexOf("## Quick start"));
+    const block = /```sh\n([\s\S]*?)```/.exec(quickStart)?.[1] ?? "";
+    const readmeCommands = block
+      .split("\n")
+      .map((l) => l.replace(/#.*/, "").trim())
+      .filter((l) => l !== "");
+
+    test("starts from a bare runner: no setup-node, no Pulumi action, no cache", () => {
+      expect(steps.map((s) => action(s)).filter((a) => a !== undefined)).toEqual(["actions/checkout"]);
+      expect(job.env).toBeUndefined();
+    });
+
+    test("runs exactly the README's two commands, the deploy with --yes, and checks every instance in between", () => {
+      expect(readmeCommands).toEqual(["npm run up", "npm test"]);
+      const npm = steps.flatMap((s) => (s.run ?? "").split("\n").filter((l) => /^\s*npm /.test(l)));
+      expect(npm.map((l) => l.trim())).toEqual(["npm run up -- --yes", "npm test"]);
+      const up = steps.findIndex((s) => s.run === "npm run up -- --yes");
+      const answers = steps.findIndex((s) => (s.run ?? "").includes("/api/health"));
+      const clock = steps.findIndex((s) => (s.run ?? "").includes("GITHUB_STEP_SUMMARY"));
+      expect(up).toBeGreaterThan(0);
+      expect([answers > up, clock > answers, steps.at(-1)?.run]).toEqual([true, true, "npm test"]);
+    });
+
+    test("the clock starts before the checkout", () => {
+      expect(steps[0]?.run).toBe('echo "FLEET_T0=$(date +%s)" >> "$GITHUB_ENV"');
+      expect(action(steps[1] ?? {})).toBe("actions/checkout");
+    });
   });
 
   describe("e2e", () => {
