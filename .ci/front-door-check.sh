@@ -30,7 +30,7 @@ docker run --name "$name" --rm -v "$work/fleet.bundle:/fleet.bundle:ro" -e COMMI
   git clone -q /fleet.bundle /home/fleet && cd /home/fleet && git -c advice.detachedHead=false checkout -q "$COMMIT"
   npm test
   echo "front-door: git clone + npm test took $(( $(date +%s) - start )) s"
-' 2>&1 | grep -v "npm WARN EBADENGINE" | tee "$work/log" || status=$?
+' 2>&1 | grep --line-buffered -v "npm WARN EBADENGINE" | tee "$work/log" || status=$?
 if [ "$status" -ne 0 ] || ! tail -n 1 "$work/log" | grep -q "^front-door: git clone + npm test took"; then
   fleet_die "npm test failed in the fresh container (output above)"
 fi
