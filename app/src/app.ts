@@ -1,9 +1,11 @@
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import multipart from "@fastify/multipart";
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions, type HTTPMethods } from "fastify";
-import { type Access, allowed, isAdminRequest, LOGIN_PATH } from "./auth";
+import { type Access, allowed, bearerValid, isAdminRequest, LOGIN_PATH } from "./auth";
 import type { AppContext } from "./context";
+import { originProblem, SAFE_METHODS, simpleRequestProblem } from "./cross-site";
 import { errorBody, installErrorHandling } from "./http";
 import { createMetrics, type Metrics } from "./metrics";
 import { authRoutes } from "./routes/auth";
@@ -12,6 +14,7 @@ import { entryRoutes } from "./routes/entries";
 import { settingsRoutes } from "./routes/settings";
 import { systemRoutes } from "./routes/system";
 import { typeRoutes } from "./routes/types";
+import { csrfToken } from "./web/csrf";
 import { webRoutes } from "./web/routes";
 
 /** A registered route and its access rule (for the auth test and for documentation). */
@@ -55,11 +58,13 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   app.decorate("metrics", createMetrics(ctx));
   // Computed on first use: public routes such as /api/health never pay for it.
   const adminCache = new WeakMap<object, boolean>();
+  const sessions = { config, sessions: ctx.repos.sessions };
   app.decorateRequest("isAdmin", {
     getter(this: FastifyRequest) {
       let v = adminCache.get(this);
       if (v === undefined) {
-        v = isAdminRequest(config, this);
+        // While a restore runs the database is closed: only the Bearer token counts.
+        v = ctx.maintenance ? bearerValid(config, this) : isAdminRequest(sessions, this);
         adminCache.set(this, v);
       }
       return v;
@@ -76,6 +81,9 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   });
 
   await app.register(cookie);
+  // Per-client limits on the routes that set `config.rateLimit` (login); the client is req.ip, which
+  // the fleet proxy sets through X-Forwarded-For.
+  await app.register(rateLimit, { global: false });
   // HTML forms of the server-rendered pages post application/x-www-form-urlencoded.
   await app.register(formbody);
   await app.register(multipart, {
@@ -95,20 +103,31 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   app.addHook("onRequest", async (req, reply) => {
     counted.add(req);
     ctx.inFlight++;
+    // Every response, JSON included: browsers never sniff a body into another type.
+    reply.header("x-content-type-options", "nosniff");
     const route = req.routeOptions;
     if (ctx.maintenance && route.url !== "/api/health") {
       return reply.code(503).header("retry-after", "5").send(errorBody(503, "maintenance: a restore is running, retry shortly"));
     }
     if (route.url === undefined) return; // unknown route: the JSON 404 handler answers
     const access = route.config.access ?? "admin";
-    if (access === "public" || allowed(config, access, req.isAdmin)) return;
-    if (route.config.onDenied === "redirect") {
-      return reply.redirect(`${LOGIN_PATH}?next=${encodeURIComponent(req.url)}`, 303);
+    if (access !== "public" && !allowed(config, access, req.isAdmin)) {
+      if (route.config.onDenied === "redirect") {
+        return reply.redirect(`${LOGIN_PATH}?next=${encodeURIComponent(req.url)}`, 303);
+      }
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Bearer realm="fleet"')
+        .send(errorBody(401, "authentication required: send the admin token as Authorization: Bearer <token> or log in"));
     }
-    return reply
-      .code(401)
-      .header("www-authenticate", 'Bearer realm="fleet"')
-      .send(errorBody(401, "authentication required: send the admin token as Authorization: Bearer <token> or log in"));
+    // Cross-site writes (src/cross-site.ts). Every write, on every route, public ones included
+    // (login, logout), must come from this origin; one that the session cookie authenticates must
+    // also be a request that no other page can send. A valid Bearer header, which no other page
+    // can add, skips both.
+    if (SAFE_METHODS.has(req.method) || bearerValid(config, req)) return;
+    const problem =
+      originProblem(req) ?? (route.config.csrf !== "form" && req.isAdmin ? simpleRequestProblem(req, () => csrfToken(config, req)) : null);
+    if (problem) return reply.code(403).send(errorBody(403, `cross-site request refused: ${problem}`));
   });
   app.addHook("onResponse", async (req, reply) => {
     release(req);

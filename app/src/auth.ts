@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "./config";
+import type { SessionRepository } from "./domain/sessions";
 
 /**
  * Who may call a route, set as route `config.access`:
@@ -46,40 +47,63 @@ export function tokenMatches(config: Config, presented: string | undefined): boo
   return timingSafeEqual(digest(presented), digest(config.adminToken));
 }
 
-function sign(config: Config, expires: number): string {
+function sign(config: Config, payload: string): string {
   // The key derives from the admin token: rotating the token ends every session.
   return createHmac("sha256", `fleet-session:${config.adminToken ?? ""}`)
-    .update(String(expires))
+    .update(payload)
     .digest("base64url");
 }
 
-/** A session cookie value valid for {@link SESSION_TTL_SECONDS}. */
-export function newSessionValue(config: Config, now = Date.now()): string {
-  const expires = Math.floor(now / 1000) + SESSION_TTL_SECONDS;
-  return `${expires}.${sign(config, expires)}`;
+/** What the session functions need: the configuration and the stored sessions. */
+export interface SessionStore {
+  readonly config: Config;
+  readonly sessions: SessionRepository;
 }
 
-/** True for an unexpired session cookie signed with the current admin token. */
-export function sessionValid(config: Config, value: string | undefined, now = Date.now()): boolean {
-  if (!value || !config.adminToken) return false;
-  const [exp, mac] = value.split(".");
+/**
+ * A new session, valid for {@link SESSION_TTL_SECONDS} and stored server-side.
+ * The cookie value is `<expires>.<id>.<hmac>`: the HMAC keeps forged ids from reaching the database.
+ */
+export function newSessionValue(store: SessionStore, now = Date.now()): string {
+  const expires = Math.floor(now / 1000) + SESSION_TTL_SECONDS;
+  const id = store.sessions.create(expires, now);
+  return `${expires}.${id}.${sign(store.config, `${expires}.${id}`)}`;
+}
+
+/** The session id of a well-formed cookie value with a valid signature and expiry, else null. Never touches the database. */
+function signedSessionId(config: Config, value: string | undefined, now: number): string | null {
+  if (!value || !config.adminToken) return null;
+  const parts = value.split(".");
+  if (parts.length !== 3) return null;
+  const [exp, id, mac] = parts as [string, string, string];
   const expires = Number(exp);
-  if (!Number.isInteger(expires) || expires < now / 1000 || !mac) return false;
-  const expected = Buffer.from(sign(config, expires));
+  if (!/^\d{1,12}$/.test(exp) || expires < now / 1000 || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return null;
+  const expected = Buffer.from(sign(config, `${exp}.${id}`));
   const got = Buffer.from(mac);
-  return expected.length === got.length && timingSafeEqual(expected, got);
+  return expected.length === got.length && timingSafeEqual(expected, got) ? id : null;
+}
+
+/** True for an unexpired, correctly signed session cookie whose session has not ended (logout). */
+export function sessionValid(store: SessionStore, value: string | undefined, now = Date.now()): boolean {
+  const id = signedSessionId(store.config, value, now);
+  return id !== null && store.sessions.isActive(id, now);
+}
+
+/** True when the request carries the admin token as `Authorization: Bearer`. */
+export function bearerValid(config: Config, req: FastifyRequest): boolean {
+  const h = req.headers.authorization;
+  return h?.startsWith("Bearer ") === true && tokenMatches(config, h.slice(7).trim());
 }
 
 /** True when the request carries the admin token as `Authorization: Bearer` or a valid session cookie. */
-export function isAdminRequest(config: Config, req: FastifyRequest): boolean {
-  const h = req.headers.authorization;
-  if (h?.startsWith("Bearer ") && tokenMatches(config, h.slice(7).trim())) return true;
-  return sessionValid(config, req.cookies?.[sessionCookieName(config)]);
+export function isAdminRequest(store: SessionStore, req: FastifyRequest): boolean {
+  if (bearerValid(store.config, req)) return true;
+  return sessionValid(store, req.cookies?.[sessionCookieName(store.config)]);
 }
 
-/** Sets the session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS). Used by POST /api/login and the login page. */
-export function setSessionCookie(config: Config, reply: FastifyReply): void {
-  reply.setCookie(sessionCookieName(config), newSessionValue(config), {
+/** Starts a session and sets its cookie (HttpOnly, SameSite=Lax, Secure over HTTPS). Used by POST /api/login. */
+export function setSessionCookie(store: SessionStore, reply: FastifyReply): void {
+  reply.setCookie(sessionCookieName(store.config), newSessionValue(store), {
     path: "/",
     httpOnly: true,
     sameSite: "lax",
@@ -88,9 +112,11 @@ export function setSessionCookie(config: Config, reply: FastifyReply): void {
   });
 }
 
-/** Clears the session cookie. */
-export function clearSessionCookie(config: Config, reply: FastifyReply): void {
-  reply.clearCookie(sessionCookieName(config), { path: "/" });
+/** Ends the request's session server-side (a kept copy of the cookie stops working) and clears the cookie. */
+export function endSession(store: SessionStore, req: FastifyRequest, reply: FastifyReply): void {
+  const id = signedSessionId(store.config, req.cookies?.[sessionCookieName(store.config)], Date.now());
+  if (id !== null) store.sessions.revoke(id);
+  reply.clearCookie(sessionCookieName(store.config), { path: "/" });
 }
 
 /** Whether the route's access rule lets this request through. */

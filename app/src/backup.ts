@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  fstatSync,
   constants as fsConstants,
   copyFileSync,
   existsSync,
@@ -9,7 +10,6 @@ import {
   openSync,
   readdirSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -18,7 +18,20 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { type Db, integrityCheck, openDatabase, openFile, openReadOnly, type Paths, stmt } from "./db";
+import {
+  backupKey,
+  fileKeyProblem,
+  openRegular,
+  provenanceProblems,
+  readRegular,
+  SHA256_RE,
+  sha256Regular,
+  signManifest,
+  snapshotProblems,
+  tableCounts,
+  treeProblems,
+} from "./backup-checks";
+import { integrityCheck, openDatabase, openFile, openReadOnly, type Paths, stmt } from "./db";
 import { applyPending, type Migration, migrationStatus, readApplied } from "./migrations";
 
 /** Name of the snapshot file inside a backup directory. */
@@ -28,7 +41,14 @@ const LAST_RUN = ".last-run.json";
 const ID_RE = /^[a-z0-9][a-z0-9._+-]{0,199}$/;
 const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
-const fileEntry = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
+const fileEntry = z.object({ sha256: z.string().regex(SHA256_RE), size: z.number().int().nonnegative() });
+const signature = z.object({
+  alg: z.literal("hmac-sha256"),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/),
+  value: z.string().regex(/^[0-9a-f]{64}$/),
+});
+/** A manifest is read before anything else is checked; it is never larger than this. */
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 /** What `manifest.json` of a backup holds. */
 export const manifestSchema = z.object({
@@ -44,7 +64,14 @@ export const manifestSchema = z.object({
   migrations: z.array(z.string()),
   rowCounts: z.record(z.string(), z.number().int().nonnegative()),
   integrity: z.literal("ok"),
-  files: z.record(z.string(), fileEntry),
+  files: z.record(z.string(), fileEntry).superRefine((files, ctx) => {
+    for (const key of Object.keys(files)) {
+      if (fileKeyProblem(key) !== null)
+        ctx.addIssue({ code: "custom", path: [key], message: "must be app.db or uploads/<2 hex>/<sha256>" });
+    }
+  }),
+  /** HMAC of the manifest with the instance's key (src/backup-checks.ts); absent in older backups. */
+  signature: signature.optional(),
 });
 
 /** A parsed backup manifest. */
@@ -81,19 +108,6 @@ export interface CreatedBackup {
   readonly manifest: BackupManifest;
 }
 
-function sha256File(file: string): string {
-  const hash = createHash("sha256");
-  const fd = openSync(file, "r");
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let n: number;
-    while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 function fsyncPath(p: string): void {
   const fd = openSync(p, "r");
   try {
@@ -109,22 +123,9 @@ function stamp(d: Date): string {
 
 /** Path of an upload blob, content-addressed: `uploads/ab/abcdef...`. */
 export function blobPath(uploadsDir: string, sha256: string): string {
+  // The hash names a file: anything else (a row from a crafted backup) never becomes a path.
+  if (!SHA256_RE.test(sha256)) throw new Error(`not a sha256 (64 lowercase hex digits): ${JSON.stringify(sha256.slice(0, 80))}`);
   return path.join(uploadsDir, sha256.slice(0, 2), sha256);
-}
-
-function tableCounts(db: Db): Record<string, number> {
-  const tables = stmt(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as {
-    name: string;
-    sql: string;
-  }[];
-  const virtual = tables.filter((t) => /^CREATE VIRTUAL TABLE/i.test(t.sql)).map((t) => t.name);
-  const counts: Record<string, number> = {};
-  for (const { name } of tables) {
-    if (virtual.some((v) => name === v || name.startsWith(`${v}_`))) continue;
-    const row = stmt(db, `SELECT count(*) AS n FROM "${name.replace(/"/g, '""')}"`).get() as { n: number };
-    counts[name] = row.n;
-  }
-  return counts;
 }
 
 /**
@@ -185,17 +186,18 @@ export function createBackup(opts: CreateBackupOptions): CreatedBackup {
 
     const files: Record<string, { sha256: string; size: number }> = {};
     for (const sha of blobs) {
+      const source = blobPath(paths.uploadsDir, sha); // throws before any path is built from a non-hash
       const rel = path.posix.join("uploads", sha.slice(0, 2), sha);
       const dest = path.join(tmp, rel);
       mkdirSync(path.dirname(dest), { recursive: true });
-      copyFileSync(blobPath(paths.uploadsDir, sha), dest, fsConstants.COPYFILE_FICLONE);
-      const actual = sha256File(dest);
+      copyFileSync(source, dest, fsConstants.COPYFILE_FICLONE);
+      const actual = sha256Regular(dest);
       if (actual !== sha) throw new Error(`upload ${sha} is corrupt in ${paths.uploadsDir} (content hashes to ${actual})`);
       fsyncPath(dest);
       files[rel] = { sha256: sha, size: statSync(dest).size };
     }
     fsyncPath(snapshot);
-    files[BACKUP_DB] = { sha256: sha256File(snapshot), size: statSync(snapshot).size };
+    files[BACKUP_DB] = { sha256: sha256Regular(snapshot), size: statSync(snapshot).size };
 
     const versions = opts.from || opts.to ? `-from-${opts.from ?? "none"}-to-${opts.to ?? "none"}` : "";
     let id = `${opts.instance}-${stamp(now).toLowerCase()}-v${opts.appVersion}-s${String(schemaVersion).padStart(4, "0")}${versions}`
@@ -203,7 +205,7 @@ export function createBackup(opts: CreateBackupOptions): CreatedBackup {
       .replace(/[^a-z0-9._+-]/g, "-");
     while (existsSync(path.join(paths.backupDir, id))) id = `${id}-${randomBytes(2).toString("hex")}`;
 
-    const manifest: BackupManifest = {
+    const unsigned: BackupManifest = {
       format: 1,
       id,
       instance: opts.instance,
@@ -218,6 +220,7 @@ export function createBackup(opts: CreateBackupOptions): CreatedBackup {
       integrity: "ok",
       files,
     };
+    const manifest: BackupManifest = { ...unsigned, signature: signManifest(unsigned, backupKey(paths.dataDir)) };
     writeFileSync(path.join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     fsyncPath(path.join(tmp, MANIFEST));
     const final = path.join(paths.backupDir, id);
@@ -254,7 +257,7 @@ export function readManifest(backupDir: string, id: string): BackupManifest {
   const file = path.join(backupPath(backupDir, id), MANIFEST);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    raw = JSON.parse(readRegular(file, MAX_MANIFEST_BYTES).toString("utf8"));
   } catch (err) {
     throw new BackupError(`${file}: not valid JSON (${(err as Error).message})`, 422);
   }
@@ -324,8 +327,13 @@ function listFiles(root: string, rel = ""): string[] {
   return out;
 }
 
-/** Checks the manifest, the sha256 and size of every file, and `integrity_check` of the snapshot. */
-export function verifyBackup(backupDir: string, id: string): VerifyResult {
+/**
+ * Checks a backup as untrusted input: the manifest; the directory tree (no links, no special files,
+ * nothing unlisted, every name a path the app writes); the sha256 and size of every file; and the
+ * snapshot: with the code's `migrations`, everything {@link snapshotProblems} checks, else its
+ * `integrity_check` only.
+ */
+export function verifyBackup(backupDir: string, id: string, migrations?: Migration[]): VerifyResult {
   const dir = backupPath(backupDir, id);
   let manifest: BackupManifest;
   try {
@@ -336,34 +344,75 @@ export function verifyBackup(backupDir: string, id: string): VerifyResult {
   const problems: string[] = [];
   if (manifest.id !== id) problems.push(`manifest id ${manifest.id} does not match the directory name ${id}`);
   if (!manifest.files[BACKUP_DB]) problems.push(`manifest lists no ${BACKUP_DB}`);
+  problems.push(...treeProblems(dir, manifest.files));
+  if (problems.length > 0) return { id, ok: false, problems };
   for (const [rel, f] of Object.entries(manifest.files)) {
     const p = path.join(dir, rel);
-    if (rel.includes("..") || path.isAbsolute(rel)) {
-      problems.push(`${rel}: not a plain relative path`);
-      continue;
+    try {
+      const fd = openRegular(p);
+      let size: number;
+      try {
+        size = fstatSync(fd).size;
+      } finally {
+        closeSync(fd);
+      }
+      if (size !== f.size) problems.push(`${rel}: size ${size}, manifest says ${f.size}`);
+      const sha = sha256Regular(p);
+      if (sha !== f.sha256) problems.push(`${rel}: sha256 ${sha}, manifest says ${f.sha256}`);
+    } catch (err) {
+      problems.push((err as NodeJS.ErrnoException).code === "ENOENT" ? `${rel}: missing` : `${rel}: ${(err as Error).message}`);
     }
-    if (!existsSync(p)) {
-      problems.push(`${rel}: missing`);
-      continue;
-    }
-    const size = statSync(p).size;
-    if (size !== f.size) problems.push(`${rel}: size ${size}, manifest says ${f.size}`);
-    const sha = sha256File(p);
-    if (sha !== f.sha256) problems.push(`${rel}: sha256 ${sha}, manifest says ${f.sha256}`);
-  }
-  for (const rel of listFiles(dir)) {
-    if (rel !== MANIFEST && !manifest.files[rel]) problems.push(`${rel}: not listed in the manifest`);
   }
   if (problems.length === 0) {
-    const db = openReadOnly(path.join(dir, BACKUP_DB));
-    try {
-      const integrity = integrityCheck(db);
-      if (integrity !== "ok") problems.push(`${BACKUP_DB}: integrity_check: ${String(integrity)}`);
-    } finally {
-      db.close();
+    const snapshot = path.join(dir, BACKUP_DB);
+    if (migrations) {
+      problems.push(...snapshotProblems(snapshot, manifest, migrations));
+    } else {
+      const db = openReadOnly(snapshot);
+      try {
+        const integrity = integrityCheck(db);
+        if (integrity !== "ok") problems.push(`${BACKUP_DB}: integrity_check: ${String(integrity)}`);
+      } finally {
+        db.close();
+      }
     }
   }
   return { id, ok: problems.length === 0, problems };
+}
+
+/**
+ * Everything a restore checks before it touches anything, with no app state, so it runs anywhere
+ * (main thread, worker, CLI): the schema is not newer than the code (409); {@link verifyBackup}
+ * with the migrations (422); and, unless `trust`, that the backup is this instance's: its name and
+ * the manifest's HMAC with the key in DATA_DIR (422). Returns the manifest.
+ */
+export function checkRestorable(opts: {
+  paths: Paths;
+  id: string;
+  migrations: Migration[];
+  instance: string;
+  trust?: boolean;
+}): BackupManifest {
+  const { paths, id, migrations } = opts;
+  const manifest = readManifest(paths.backupDir, id);
+  if (manifest.schemaVersion > migrations.length) {
+    throw new BackupError(
+      `backup ${id} has schema version ${manifest.schemaVersion} but this app only knows ${migrations.length}; restore it with a newer app version`,
+      409,
+    );
+  }
+  const verified = verifyBackup(paths.backupDir, id, migrations);
+  if (!verified.ok) throw new BackupError(`backup ${id} failed verification: ${verified.problems.join("; ")}`, 422);
+  if (opts.trust !== true) {
+    const foreign = provenanceProblems(manifest, backupKey(paths.dataDir), opts.instance);
+    if (foreign.length > 0) {
+      throw new BackupError(
+        `backup ${id} is not known to be this instance's: ${foreign.join("; ")}. If you know where it comes from (an off-site copy, a new host), restore it with --trust (API: {"trust": true})`,
+        422,
+      );
+    }
+  }
+  return manifest;
 }
 
 /**
@@ -445,7 +494,7 @@ export function createBackupRecorded(opts: CreateBackupOptions): CreatedBackup {
  * Uploads are content-addressed, so adding the backup's blobs next to the current ones is safe.
  * Every connection to the live database must be closed (the caller holds the lock).
  */
-export function swapInDatabase(paths: Paths, sourceDb: string, uploadsSrc: string | null): void {
+export function swapInDatabase(paths: Paths, sourceDb: string, uploadsSrc: string | null, expectedSha256?: string): void {
   mkdirSync(paths.uploadsDir, { recursive: true });
   if (uploadsSrc && existsSync(uploadsSrc)) {
     for (const rel of listFiles(uploadsSrc)) {
@@ -460,6 +509,11 @@ export function swapInDatabase(paths: Paths, sourceDb: string, uploadsSrc: strin
   }
   const staged = path.join(paths.dataDir, `.restore-${randomBytes(4).toString("hex")}.db`);
   copyFileSync(sourceDb, staged);
+  // The copy is what goes live: it must be the file that was checked.
+  if (expectedSha256 !== undefined && sha256Regular(staged) !== expectedSha256) {
+    rmSync(staged, { force: true });
+    throw new BackupError(`${sourceDb} changed while it was being restored; nothing was restored`, 409);
+  }
   fsyncPath(staged);
   // A -wal left next to the old file would be replayed into the new one.
   for (const suffix of ["-wal", "-shm"]) {
@@ -493,18 +547,13 @@ export function restoreBackup(opts: {
   /** Called after the safety backup, right before the files are swapped (close live connections here). */
   beforeSwap?: () => void;
   log?: (msg: string) => void;
+  /** Accept a backup of another instance or key (an off-site copy on a new host); its content is checked all the same. */
+  trust?: boolean;
 }): RestoreResult {
   const { paths, id, migrations } = opts;
   const log = opts.log ?? (() => {});
-  const verified = verifyBackup(paths.backupDir, id);
-  if (!verified.ok) throw new BackupError(`backup ${id} failed verification: ${verified.problems.join("; ")}`, 422);
-  const manifest = readManifest(paths.backupDir, id);
-  if (manifest.schemaVersion > migrations.length) {
-    throw new BackupError(
-      `backup ${id} has schema version ${manifest.schemaVersion} but this app only knows ${migrations.length}; restore it with a newer app version`,
-      409,
-    );
-  }
+  // Every check before anything changes: a refused backup leaves the instance as it was.
+  const manifest = checkRestorable(opts);
   let safety: CreatedBackup | null = null;
   if (existsSync(paths.dbFile)) {
     safety = createBackupRecorded({
@@ -517,11 +566,13 @@ export function restoreBackup(opts: {
   }
   opts.beforeSwap?.();
   const dir = backupPath(paths.backupDir, id);
-  swapInDatabase(paths, path.join(dir, BACKUP_DB), path.join(dir, "uploads"));
+  swapInDatabase(paths, path.join(dir, BACKUP_DB), path.join(dir, "uploads"), manifest.files[BACKUP_DB]!.sha256);
   log(`restored ${id}`);
   const db = openDatabase(paths.dbFile);
   try {
     const applied = applyPending(db, migrations, log);
+    // The backup's sessions were not ended by logouts after it was taken: a restore ends them all.
+    if (stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").get()) db.exec("DELETE FROM sessions");
     const status = migrationStatus(db, migrations);
     return { restored: id, safetyBackup: safety?.id ?? null, schemaVersion: status.current, migrationsApplied: applied };
   } catch (err) {

@@ -15,7 +15,8 @@ const USAGE = `usage: node dist/cli.js <command>
   backup create [--reason R] [--from V] [--to V] [--if-exists]
   backup list [--json]
   backup verify <id>
-  backup restore <id> [--live]        offline into DATA_DIR, or --live through the running server
+  backup restore <id> [--live] [--trust]   offline into DATA_DIR, or --live through the running server;
+                                      --trust accepts a backup of another instance or host (its content is still checked)
   backup prune --keep N [--reason R]   keep the newest N (of reason R only)
   backup schedule --cron "<expr>" --keep N   run in the foreground (the backup sidecar)`;
 
@@ -32,7 +33,8 @@ function keepOf(v: string | undefined): number {
   return Number(v);
 }
 
-function postLocal(config: Config, path: string): Promise<{ status: number; body: unknown }> {
+function postLocal(config: Config, path: string, body: unknown): Promise<{ status: number; body: unknown }> {
+  const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
@@ -40,7 +42,7 @@ function postLocal(config: Config, path: string): Promise<{ status: number; body
         port: config.port,
         path,
         method: "POST",
-        headers: { authorization: `Bearer ${config.adminToken ?? ""}` },
+        headers: { authorization: `Bearer ${config.adminToken ?? ""}`, "content-type": "application/json" },
         timeout: 300_000,
       },
       (res) => {
@@ -60,7 +62,7 @@ function postLocal(config: Config, path: string): Promise<{ status: number; body
     );
     req.on("timeout", () => req.destroy(new Error("the server did not answer within 300 s")));
     req.on("error", (err) => reject(new Error(`cannot reach the server on 127.0.0.1:${config.port}: ${err.message}`)));
-    req.end();
+    req.end(payload);
   });
 }
 
@@ -76,6 +78,7 @@ async function run(argv: string[]): Promise<number> {
       "if-exists": { type: "boolean" },
       json: { type: "boolean" },
       live: { type: "boolean" },
+      trust: { type: "boolean" },
       keep: { type: "string" },
       cron: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -144,20 +147,26 @@ async function run(argv: string[]): Promise<number> {
     }
     case "verify": {
       if (!arg) throw new UsageError("backup verify <id>: the id is missing (see backup list)");
-      const result = verifyBackup(paths.backupDir, arg);
+      const result = verifyBackup(paths.backupDir, arg, loadMigrations());
       out(result);
       return result.ok ? 0 : 1;
     }
     case "restore": {
       if (!arg) throw new UsageError("backup restore <id>: the id is missing (see backup list)");
       if (live) {
-        const res = await postLocal(config, `/api/backups/${encodeURIComponent(arg)}/restore`);
+        const res = await postLocal(config, `/api/backups/${encodeURIComponent(arg)}/restore`, values.trust ? { trust: true } : {});
         out(res.body);
         return res.status === 200 ? 0 : 1;
       }
       mkdirSync(paths.dataDir, { recursive: true });
       const result = withFileLock(paths.lockFile, () =>
-        restoreBackup({ ...base, id: arg, migrations: loadMigrations(), log: (msg) => process.stderr.write(`${msg}\n`) }),
+        restoreBackup({
+          ...base,
+          id: arg,
+          migrations: loadMigrations(),
+          trust: values.trust === true,
+          log: (msg) => process.stderr.write(`${msg}\n`),
+        }),
       );
       out(result);
       return 0;

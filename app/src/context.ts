@@ -1,4 +1,4 @@
-import { restoreBackup, type RestoreResult, BackupError, verifyBackup } from "./backup";
+import { BackupError, checkRestorable, restoreBackup, type RestoreResult } from "./backup";
 import type { Config } from "./config";
 import { type Db, openDatabase, type Paths, pathsFor, withFileLock } from "./db";
 import { AttachmentRepository } from "./domain/attachments";
@@ -6,6 +6,7 @@ import { EntryRepository } from "./domain/entries";
 import { EntryTypeRepository } from "./domain/entry-types";
 import { NoteRepository } from "./domain/notes";
 import { RelationshipRepository } from "./domain/relationships";
+import { SessionRepository } from "./domain/sessions";
 import { defaultSettings, type Settings, SettingsRepository } from "./domain/settings";
 import { openAndMigrate } from "./lifecycle";
 import { loadMigrations, type Migration, migrationStatus } from "./migrations";
@@ -18,6 +19,7 @@ export interface Repositories {
   readonly attachments: AttachmentRepository;
   readonly relationships: RelationshipRepository;
   readonly settings: SettingsRepository;
+  readonly sessions: SessionRepository;
 }
 
 /**
@@ -52,6 +54,7 @@ export class AppContext {
       attachments: new AttachmentRepository(src, this.paths.uploadsDir),
       relationships: new RelationshipRepository(src),
       settings: new SettingsRepository(src, defaultSettings(config.appTitle)),
+      sessions: new SessionRepository(src),
     };
   }
 
@@ -91,10 +94,16 @@ export class AppContext {
    * requests, safety backup, atomic swap, reopen and migrate, leave maintenance mode.
    * @param ownRequests requests of the caller itself that are in flight (1 from the API route)
    */
-  async restore(id: string, ownRequests = 0, log: (msg: string) => void = () => {}): Promise<RestoreResult> {
+  async restore(
+    id: string,
+    ownRequests = 0,
+    log: (msg: string) => void = () => {},
+    opts: { trust?: boolean } = {},
+  ): Promise<RestoreResult> {
     if (this.maintenance) throw new BackupError("a restore is already running", 409);
-    const verified = verifyBackup(this.paths.backupDir, id);
-    if (!verified.ok) throw new BackupError(`backup ${id} failed verification: ${verified.problems.join("; ")}`, 422);
+    // A refused backup is refused here, before maintenance mode; restoreBackup checks again under the lock.
+    const check = { paths: this.paths, id, migrations: this.migrations, instance: this.config.appName, trust: opts.trust === true };
+    checkRestorable(check);
     this.maintenance = true;
     try {
       const deadline = Date.now() + 10_000;
@@ -106,6 +115,7 @@ export class AppContext {
           migrations: this.migrations,
           instance: this.config.appName,
           appVersion: this.config.version,
+          trust: check.trust,
           beforeSwap: () => this.current.close(),
           log,
         }),

@@ -38,6 +38,7 @@ const TITLES: Record<number, string> = {
   413: "Payload Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Entity",
+  429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
@@ -56,10 +57,31 @@ const TOO_LARGE = new Set([
   "FST_ERR_CTP_BODY_TOO_LARGE",
 ]);
 
-/** JSON 404 for unknown routes and an error handler that names fields on 4xx and hides internals on 5xx. */
+/**
+ * Replaces the instance's directories in a text by the names of their variables (`DATA_DIR`,
+ * `BACKUP_DIR`): error bodies tell what is wrong without showing the server's file system.
+ */
+export function hidePaths(text: string, dirs: Record<string, string>): string {
+  let out = text;
+  // Longest first, so a directory inside another is replaced whole.
+  for (const [name, dir] of Object.entries(dirs).sort((a, b) => b[1].length - a[1].length)) {
+    if (dir.length > 1) out = out.split(dir).join(name).split(JSON.stringify(dir).slice(1, -1)).join(name);
+  }
+  return out;
+}
+
+/**
+ * JSON 404 for unknown routes, an error handler that names fields on 4xx and hides internals on
+ * 5xx, and no server paths in any error body.
+ */
 export function installErrorHandling(app: FastifyInstance): void {
+  const dirs = { DATA_DIR: app.ctx.paths.dataDir, BACKUP_DIR: app.ctx.paths.backupDir };
+  app.addHook("onSend", async (_req, reply, payload) =>
+    reply.statusCode >= 400 && typeof payload === "string" ? hidePaths(payload, dirs) : payload,
+  );
+  // The path is not echoed: a 404 body is never a place for attacker-chosen text.
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url.split("?")[0]}`));
+    reply.code(404).send(errorBody(404, `no such route (${req.method}); see the API list in the README`));
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ValidationError) return reply.code(400).send(errorBody(400, err.message, err.field));

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { AUTH, createEntry, makeApp } from "./helpers";
+import { AUTH, createEntry, csrfOf, makeApp } from "./helpers";
 
 describe("JSON API", () => {
   test("entry lifecycle: create, read, change state, archive, notes, relationships", async () => {
@@ -176,7 +176,7 @@ describe("JSON API", () => {
     });
     expect([badJson.statusCode, badJson.json().field]).toEqual([400, "body"]);
     const missing = await app.inject({ url: "/api/nothing-here", headers: AUTH });
-    expect(missing.json()).toEqual({ statusCode: 404, error: "Not Found", message: "no route GET /api/nothing-here" });
+    expect(missing.json()).toEqual({ statusCode: 404, error: "Not Found", message: "no such route (GET); see the API list in the README" });
     const noEntry = await app.inject({ url: "/api/entries/999", headers: AUTH });
     expect(noEntry.json()).toEqual({ statusCode: 404, error: "Not Found", message: "entry 999 not found" });
   });
@@ -238,7 +238,7 @@ describe("JSON API", () => {
     });
     expect(forged.statusCode).toBe(401);
     const session = await app.inject({ url: "/api/session", cookies: { fleet_session_test: cookie.value } });
-    expect(session.json()).toEqual({ admin: true, publicRead: false });
+    expect(session.json()).toEqual({ admin: true, publicRead: false, csrfToken: csrfOf(cookie.value) });
     const form = await app.inject({
       method: "POST",
       url: "/api/login",
@@ -260,11 +260,19 @@ describe("JSON API", () => {
     expect(loginA.cookies.map((c) => c.name)).toEqual(["fleet_session_alpha"]);
     expect(loginB.cookies.map((c) => c.name)).toEqual(["fleet_session_beta"]);
     const jar = { fleet_session_alpha: loginA.cookies[0]!.value, fleet_session_beta: loginB.cookies[0]!.value };
-    expect((await alpha.inject({ url: "/api/session", cookies: jar })).json()).toEqual({ admin: true, publicRead: false });
-    expect((await beta.inject({ url: "/api/session", cookies: jar })).json()).toEqual({ admin: true, publicRead: false });
+    expect((await alpha.inject({ url: "/api/session", cookies: jar })).json()).toEqual({
+      admin: true,
+      publicRead: false,
+      csrfToken: csrfOf(jar.fleet_session_alpha),
+    });
+    expect((await beta.inject({ url: "/api/session", cookies: jar })).json()).toEqual({
+      admin: true,
+      publicRead: false,
+      csrfToken: csrfOf(jar.fleet_session_beta),
+    });
     const onlyAlpha = { fleet_session_alpha: jar.fleet_session_alpha };
     expect((await beta.inject({ url: "/api/entries", cookies: onlyAlpha })).statusCode).toBe(401);
-    const logoutB = await beta.inject({ method: "POST", url: "/api/logout", cookies: jar });
+    const logoutB = await beta.inject({ method: "POST", url: "/api/logout", cookies: jar, payload: {} });
     expect(logoutB.cookies.map((c) => [c.name, c.value])).toEqual([["fleet_session_beta", ""]]);
   });
 
@@ -284,7 +292,7 @@ describe("JSON API", () => {
       {
         status: "ok",
         version: "1.0.0",
-        schemaVersion: 3,
+        schemaVersion: 4,
         checks: { database: "ok", migrations: "ok", dataDir: "ok", backupDir: "ok", maintenance: "off" },
       },
     ]);
@@ -297,7 +305,7 @@ describe("JSON API", () => {
       version: "1.0.0",
       revision: "unknown",
       buildDate: "unknown",
-      schemaVersion: 3,
+      schemaVersion: 4,
       node: process.version,
     });
     await createEntry(app, "counted");
@@ -306,7 +314,7 @@ describe("JSON API", () => {
     expect(metrics.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
     const lines = metrics.body.split("\n");
     expect(lines).toContain("fleet_entries 1");
-    expect(lines).toContain("fleet_schema_version 3");
+    expect(lines).toContain("fleet_schema_version 4");
     expect(lines).toContain("fleet_backup_last_success 1");
     const last = (await app.inject({ url: "/api/backups/last", headers: AUTH })).json();
     expect([last.lastRun.ok, last.lastRun.reason, last.newest.id]).toEqual([true, "manual", last.lastRun.id]);

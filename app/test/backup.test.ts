@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { createBackup, listBackups, pruneBackups, readManifest, verifyBackup } from "../src/backup";
+import { backupKey, keyId, signManifest } from "../src/backup-checks";
 import { loadConfig } from "../src/config";
 import { AppContext } from "../src/context";
 import { integrityCheck, openReadOnly, pathsFor, stmt } from "../src/db";
@@ -33,7 +34,7 @@ describe("backups", () => {
     expect(res.status).toBe(0);
     const line = JSON.parse(res.stdout);
     expect(Object.keys(line)).toEqual(["id", "path"]);
-    expect(line.id).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0003-from-1\.0\.0-to-1\.1\.0$/);
+    expect(line.id).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0004-from-1\.0\.0-to-1\.1\.0$/);
     expect(line.path).toBe(path.join(root, "backups", line.id));
 
     const m = readManifest(ctx.paths.backupDir, line.id);
@@ -47,11 +48,22 @@ describe("backups", () => {
       fromVersion: "1.0.0",
       toVersion: "1.1.0",
       appVersion: "1.0.0",
-      schemaVersion: 3,
-      migrations: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
-      rowCounts: { attachments: 1, entries: 1, entry_types: 1, notes: 1, relationships: 0, schema_migrations: 3, settings: 0, states: 3 },
+      schemaVersion: 4,
+      migrations: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      rowCounts: {
+        attachments: 1,
+        entries: 1,
+        entry_types: 1,
+        notes: 1,
+        relationships: 0,
+        schema_migrations: 4,
+        sessions: 0,
+        settings: 0,
+        states: 3,
+      },
       integrity: "ok",
       files: ["app.db", blob].sort(),
+      signature: signManifest(m, backupKey(ctx.paths.dataDir)),
     });
     expect(m.files[blob]).toEqual({ sha256: up.sha256, size: 3000 });
     expect(m.files["app.db"]!.sha256).toBe(fileHash(path.join(line.path, "app.db")));
@@ -158,8 +170,8 @@ describe("backups", () => {
     const restored = await app.inject({ method: "POST", url: `/api/backups/${created.id}/restore`, headers: AUTH });
     expect(restored.statusCode).toBe(200);
     const r = restored.json();
-    expect([r.restored, r.schemaVersion, r.migrationsApplied]).toEqual([created.id, 3, []]);
-    expect(r.safetyBackup).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0003$/);
+    expect([r.restored, r.schemaVersion, r.migrationsApplied]).toEqual([created.id, 4, []]);
+    expect(r.safetyBackup).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0004$/);
     expect(await snapshot()).toEqual(before);
     expect(ctx.maintenance).toBe(false);
     expect((await app.inject({ url: "/api/health" })).statusCode).toBe(200);
@@ -198,13 +210,19 @@ describe("backups", () => {
     old.close();
     rmSync(path.join(root, "data"), { recursive: true });
 
-    const res = cli(root, "backup", "restore", oldBackup.id);
-    expect(res.status).toBe(0);
+    // A new data volume has a new backup key: the old backup is refused until trusted.
+    const refused = cli(root, "backup", "restore", oldBackup.id);
+    expect([refused.status, refused.stderr]).toEqual([
+      1,
+      `error: backup ${oldBackup.id} is not known to be this instance's: signed by another key (${oldBackup.manifest.signature!.keyId}; this instance's key is ${keyId(backupKey(path.join(root, "data")))}, e.g. another host or a new data volume). If you know where it comes from (an off-site copy, a new host), restore it with --trust (API: {"trust": true})\n`,
+    ]);
+    const res = cli(root, "backup", "restore", oldBackup.id, "--trust");
+    expect([res.status, res.stderr]).toEqual([0, expect.stringContaining(`restored ${oldBackup.id}`)]);
     expect(JSON.parse(res.stdout)).toEqual({
       restored: oldBackup.id,
       safetyBackup: null,
-      schemaVersion: 3,
-      migrationsApplied: ["0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
+      schemaVersion: 4,
+      migrationsApplied: ["0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
     });
     const db = openReadOnly(pathsFor(path.join(root, "data"), path.join(root, "backups")).dbFile);
     expect(stmt(db, "SELECT title FROM entries").pluck().all()).toEqual(["old batch"]);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -112,4 +112,9 @@ export function installedApp(migrations: string): string {
   cpSync(migrations, path.join(dir, "migrations"), { recursive: true });
   symlinkSync(path.join(APP_DIR, "node_modules"), path.join(dir, "node_modules"));
   return dir;
+}
+
+/** The CSRF token of a session cookie value (as GET /api/session and the pages give it). */
+export function csrfOf(sessionCookie: string): string {
+  return createHmac("sha256", `fleet-csrf:${TOKEN}`).update(sessionCookie).digest("base64url");
 }

@@ -32,12 +32,17 @@ describe("migrations", () => {
   test("a fresh database gets every migration, recorded with name, checksum and time", () => {
     const root = tempDir();
     const files = loadMigrations();
-    expect(files.map((m) => m.name)).toEqual(["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"]);
+    expect(files.map((m) => m.name)).toEqual([
+      "0001_init.sql",
+      "0002_default_entry_type.sql",
+      "0003_entry_filter_indexes.sql",
+      "0004_sessions.sql",
+    ]);
     const ctx = openCtx(root, migrationsDir(files.length));
     const rows = stmt(ctx.db, "SELECT version, name, checksum, applied_at FROM schema_migrations").all() as Record<string, unknown>[];
     expect(rows.map((r) => [r.version, r.name, r.checksum])).toEqual(files.map((m) => [m.version, m.name, m.checksum]));
     expect(rows.every((r) => typeof r.applied_at === "string" && !Number.isNaN(Date.parse(r.applied_at as string)))).toBe(true);
-    expect(ctx.schemaVersion).toBe(3);
+    expect(ctx.schemaVersion).toBe(4);
     expect(stmt(ctx.db, "PRAGMA journal_mode").pluck().get()).toBe("wal");
     expect(stmt(ctx.db, "PRAGMA foreign_keys").pluck().get()).toBe(1);
     expect(stmt(ctx.db, "PRAGMA busy_timeout").pluck().get()).toBe(5000);
@@ -49,8 +54,8 @@ describe("migrations", () => {
   test("pending migrations on an existing database are applied after an automatic backup", () => {
     const root = tempDir();
     openCtx(root, migrationsDir(1)).close();
-    const ctx = openCtx(root, migrationsDir(3));
-    expect(ctx.schemaVersion).toBe(3);
+    const ctx = openCtx(root, migrationsDir(4));
+    expect(ctx.schemaVersion).toBe(4);
     ctx.close();
     const backups = readdirSync(path.join(root, "backups")).filter((f) => !f.startsWith("."));
     expect(backups).toHaveLength(1);
@@ -137,6 +142,46 @@ describe("migrations", () => {
     v3.close();
   });
 
+  test("0004 adds the sessions table, keeps every table and row, and refuses a non-hex attachment hash", () => {
+    const root = tempDir();
+    const v3 = openCtx(root, migrationsDir(3));
+    stmt(
+      v3.db,
+      "INSERT INTO entries (type_id, state_id, title, created_at, updated_at) VALUES (1, 1, 'kept', '2026-01-01', '2026-01-01')",
+    ).run();
+    const { tables, rows } = JSON.parse(dump(v3.db)) as { tables: unknown[]; rows: [string, unknown][] };
+    v3.close();
+    const v4 = openCtx(root, migrationsDir(4));
+    const after = JSON.parse(dump(v4.db)) as { tables: { name: string }[]; rows: [string, unknown][] };
+    expect(
+      after.tables.filter(
+        (t) =>
+          ![
+            "sessions",
+            "sqlite_autoindex_sessions_1",
+            "sessions_expires",
+            "attachments_sha256_insert",
+            "attachments_sha256_update",
+          ].includes(t.name),
+      ),
+    ).toEqual(tables);
+    expect(after.rows.filter(([name]) => name !== "schema_migrations" && name !== "sessions")).toEqual(
+      rows.filter(([name]) => name !== "schema_migrations"),
+    );
+    const insert = (sha: string) =>
+      stmt(
+        v4.db,
+        "INSERT INTO attachments (entry_id, sha256, size, mime, filename, created_at) VALUES (1, ?, 1, 'text/plain', 'a', 'x')",
+      ).run(sha);
+    expect(() => insert(`../../${"a".repeat(58)}`)).toThrow("attachments.sha256 must be 64 lowercase hex digits");
+    expect(() => insert("A".repeat(64))).toThrow("attachments.sha256 must be 64 lowercase hex digits");
+    expect(insert("a".repeat(64)).changes).toBe(1);
+    expect(() => stmt(v4.db, "UPDATE attachments SET sha256 = ?").run("../".repeat(21) + "a")).toThrow(
+      "attachments.sha256 must be 64 lowercase hex digits",
+    );
+    v4.close();
+  });
+
   test("a database newer than the code is refused", () => {
     const root = tempDir();
     openCtx(root, migrationsDir(2)).close();
@@ -164,21 +209,21 @@ describe("migrations", () => {
     expect(JSON.parse(status0.stdout)).toEqual({
       database: null,
       schemaVersion: 0,
-      latest: 3,
+      latest: 4,
       applied: [],
-      pending: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
+      pending: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
     });
     const up = cli("migrate", "up");
     expect(JSON.parse(up.stdout)).toEqual({
-      schemaVersion: 3,
-      applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
+      schemaVersion: 4,
+      applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
       backup: null,
     });
     const status = JSON.parse(cli("migrate", "status").stdout);
     expect([status.schemaVersion, status.pending, status.applied.map((a: { name: string }) => a.name)]).toEqual([
-      3,
+      4,
       [],
-      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"],
+      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
     ]);
   });
 
@@ -195,9 +240,13 @@ describe("migrations", () => {
     const results = await Promise.all([run(), run(), run()]);
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     const applied = results.map((r) => JSON.parse(r.out).applied as string[]).sort((a, b) => b.length - a.length);
-    expect(applied).toEqual([["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql"], [], []]);
+    expect(applied).toEqual([
+      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      [],
+      [],
+    ]);
     const db = openDatabase(pathsFor(path.join(root, "data"), path.join(root, "backups")).dbFile);
-    expect(stmt(db, "SELECT count(*) FROM schema_migrations").pluck().get()).toBe(3);
+    expect(stmt(db, "SELECT count(*) FROM schema_migrations").pluck().get()).toBe(4);
     db.close();
     expect(existsSync(path.join(root, "data", "app.db"))).toBe(true);
   });

@@ -100,7 +100,7 @@ describe("the server process", () => {
     const unknown = await cli("backup", "restore", "no-such-backup", "--live");
     expect([unknown.code, JSON.parse(unknown.out)]).toEqual([
       1,
-      { statusCode: 404, error: "Not Found", message: `no backup "no-such-backup" in ${path.join(root, "backups")} (see backup list)` },
+      { statusCode: 404, error: "Not Found", message: 'no backup "no-such-backup" in BACKUP_DIR (see backup list)' },
     ]);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);

@@ -62,22 +62,35 @@ describe("attachments", () => {
     expect(list.items.map((x: { filename: string }) => x.filename)).toEqual(["a.txt"]);
   });
 
-  test.each(["../../etc/passwd", "../escape.txt", "a/b.txt", "..\\win.txt", "..", "sub\\x"])(
-    "path traversal in the file name %j is refused and nothing is written",
-    async (name) => {
-      const { app, ctx, root } = await makeApp();
-      const entry = await createEntry(app, "target");
-      const before = filesUnder(root).filter((f) => !f.startsWith("data/app.db"));
-      const res = await app.inject({ method: "POST", url: `/api/entries/${entry.id}/attachments`, ...multipart(name, "pwned") });
-      expect([res.statusCode, res.json().field]).toEqual([400, "filename"]);
-      expect(res.json().message).toBe(
-        `filename: ${JSON.stringify(name)} must be a plain file name without path separators, '..' or control characters`,
-      );
-      expect(filesUnder(ctx.paths.uploadsDir)).toEqual([]);
-      expect(filesUnder(root).filter((f) => !f.startsWith("data/app.db"))).toEqual(before);
-      expect((await app.inject({ url: `/api/entries/${entry.id}/attachments`, headers: AUTH })).json().items).toEqual([]);
-    },
-  );
+  test.each([
+    "../../etc/passwd",
+    "../escape.txt",
+    "a/b.txt",
+    "..\\win.txt",
+    "..",
+    "sub\\x",
+    // characters that change how a name reads: bidi overrides and isolates, zero-width, separators
+    "invoice\u202Efdp.exe",
+    "a\u2066b.txt",
+    "a\u200Bb.txt",
+    "a\u061Cb.txt",
+    "a\u2028b.txt",
+    "tab\tname.txt",
+    "a\u007Fb",
+    "a\uE000b.txt",
+  ])("path traversal or hidden characters in the file name %j are refused and nothing is written", async (name) => {
+    const { app, ctx, root } = await makeApp();
+    const entry = await createEntry(app, "target");
+    const before = filesUnder(root).filter((f) => !f.startsWith("data/app.db"));
+    const res = await app.inject({ method: "POST", url: `/api/entries/${entry.id}/attachments`, ...multipart(name, "pwned") });
+    expect([res.statusCode, res.json().field]).toEqual([400, "filename"]);
+    expect(res.json().message).toBe(
+      `filename: ${JSON.stringify(name)} must be a plain file name without path separators, '..', control or invisible formatting characters (such as U+202E)`,
+    );
+    expect(filesUnder(ctx.paths.uploadsDir)).toEqual([]);
+    expect(filesUnder(root).filter((f) => !f.startsWith("data/app.db"))).toEqual(before);
+    expect((await app.inject({ url: `/api/entries/${entry.id}/attachments`, headers: AUTH })).json().items).toEqual([]);
+  });
 
   test("an oversize upload is refused with 413 and leaves no file or row", async () => {
     const { app, ctx } = await makeApp({ env: { MAX_UPLOAD_BYTES: "1024" } });

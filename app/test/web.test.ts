@@ -43,6 +43,21 @@ describe("safeNext (where the login form goes afterwards)", () => {
     ["/login?next=/x", "/"],
     [undefined, "/"],
     [["/a", "/b"], "/a"],
+    // browsers drop tabs and newlines and read \ as /, so each of these is //evil.example
+    ["/\t/evil.example", "/"],
+    ["/\n/evil.example", "/"],
+    ["/\r\n/evil.example", "/"],
+    ["\t//evil.example", "/"],
+    ["/\\/evil.example", "/"],
+    ["/%2F/evil.example", "/%2F/evil.example"],
+    ["/./login", "/"],
+    ["/a/../login?next=//evil", "/"],
+    ["/\u0000x", "/"],
+    ["/\u202Eevil", "/"],
+    ["/caf\u00e9?q=\u4e2d", "/caf%C3%A9?q=%E4%B8%AD"],
+    ["/a b#frag", "/a%20b#frag"],
+    ["javascript:alert(1)", "/"],
+    ["/@evil.example", "/@evil.example"],
   ])("%j -> %s", (input, want) => {
     expect(safeNext(input)).toBe(want);
   });
@@ -149,7 +164,12 @@ describe("pages", () => {
   test.each([
     ["no token", "none", undefined, "the form has no CSRF token; reload the page and try again"],
     ["a wrong token", "wrong", undefined, "the form's CSRF token does not match your session; reload the page and try again"],
-    ["another origin", "valid", "http://localhost:5002", "the form was posted from another origin (http://localhost:5002)"],
+    [
+      "another origin",
+      "valid",
+      "http://localhost:5002",
+      "cross-site request refused: the request came from another origin (&quot;http://localhost:5002&quot;), not http://localhost:5001",
+    ],
   ] as const)("a form post with %s is refused (403) and writes nothing", async (_name, token, origin, message) => {
     const { app } = await makeApp();
     const { cookie, csrf } = await session(app);

@@ -28,15 +28,23 @@ export class TooLargeError extends Error {
 const MIME_RE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 
 /**
+ * Characters that change how a name reads rather than what it says: controls (Cc), format
+ * characters (Cf: bidi overrides and isolates such as U+202E, zero-width characters), line and
+ * paragraph separators, surrogates and private-use characters. U+202E turns "invoice\u202Efdp.exe"
+ * into what looks like "invoiceexe.pdf".
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}]/u;
+
+/**
  * Checks a client-supplied file name. It is only ever shown and sent back in Content-Disposition,
- * never used as a path, but names that try path tricks are refused outright.
+ * never used as a path, but names that try path tricks or hide their real text are refused outright.
  */
 export function checkFilename(name: string | undefined): string {
   if (!name) throw new ValidationError("filename", "is required");
-  if (/[/\\\u0000-\u001f\u007f]/.test(name) || name === "." || name === ".." || name.includes("..")) {
+  if (/[/\\]/.test(name) || INVISIBLE.test(name) || name === "." || name === ".." || name.includes("..")) {
     throw new ValidationError(
       "filename",
-      `${JSON.stringify(name)} must be a plain file name without path separators, '..' or control characters`,
+      `${JSON.stringify(name.slice(0, 100))} must be a plain file name without path separators, '..', control or invisible formatting characters (such as U+202E)`,
     );
   }
   if (Buffer.byteLength(name) > 255) throw new ValidationError("filename", "must be at most 255 bytes");

@@ -16,6 +16,9 @@ const pruneBody = z.strictObject({
     .min(1, { error: "must be an integer of at least 1" }),
 });
 const backupParams = z.strictObject({ id: z.string() });
+const restoreBody = z.strictObject({
+  trust: z.boolean({ error: "must be true or false" }).optional(),
+});
 
 /** The admin backup API: the same operations as `node dist/cli.js backup ...`. */
 export async function backupRoutes(app: FastifyInstance): Promise<void> {
@@ -42,12 +45,13 @@ export async function backupRoutes(app: FastifyInstance): Promise<void> {
   });
   app.get("/api/backups/:id", async (req) => readManifest(paths.backupDir, parse(backupParams, req.params, "params").id));
   app.post("/api/backups/:id/verify", async (req, reply) => {
-    const result = verifyBackup(paths.backupDir, parse(backupParams, req.params, "params").id);
+    const result = verifyBackup(paths.backupDir, parse(backupParams, req.params, "params").id, ctx.migrations);
     return reply.code(result.ok ? 200 : 422).send(result);
   });
   app.post("/api/backups/:id/restore", async (req) => {
     const { id } = parse(backupParams, req.params, "params");
+    const { trust } = parse(restoreBody, req.body ?? {}, "body");
     // This request itself is in flight; the restore waits only for the others.
-    return ctx.restore(id, 1, (msg) => req.log.info(msg));
+    return ctx.restore(id, 1, (msg) => req.log.info(msg), { trust: trust === true });
   });
 }

@@ -77,7 +77,8 @@ export async function entryRoutes(app: FastifyInstance): Promise<void> {
     const a = repos.attachments.get(id(req));
     return (
       reply
-        .header("content-type", a.mime)
+        // Normalized again on the way out: a row restored from an old backup may hold anything.
+        .header("content-type", normalizeMime(a.mime))
         .header("content-length", a.size)
         // Always a download, never rendered inline: uploaded HTML or SVG cannot run in our origin.
         .header("content-disposition", contentDisposition(a.filename, { fallback: a.filename.replace(/[^\x20-\x7e]/g, "_") }))

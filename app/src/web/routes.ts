@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { clearSessionCookie } from "../auth";
+import { endSession } from "../auth";
 import { backupStatus, type LastRun } from "../backup";
 import { checkFilename, normalizeMime, storeUpload, TooLargeError } from "../domain/attachments";
 import { ValidationError } from "../domain/errors";
@@ -45,11 +45,27 @@ function fields(body: unknown): Record<string, string> {
   return out;
 }
 
-/** Only local paths are followed after login, never another host (`//evil`, `/\evil`). */
+const NEXT_BASE = new URL("http://fleet.invalid/");
+
+/**
+ * Where to go after login: a path of this server, never another host. The value is parsed as a URL
+ * against a placeholder origin, as a browser would resolve it (browsers drop tabs and newlines, and
+ * read `\` as `/`: `/%09/evil.example` arrives as `/\t/evil.example`, which is `//evil.example`),
+ * and only a same-origin, path-only target is kept. Controls, invisible characters and backslashes
+ * are refused outright; the result is the parser's serialization, so it is ASCII and always a
+ * valid Location header.
+ */
 export function safeNext(next: unknown): string {
   const s = one(next);
-  if (!s || !s.startsWith("/") || s.startsWith("//") || s.startsWith("/\\") || s.startsWith("/login")) return "/";
-  return s;
+  if (!s || !s.startsWith("/") || /[\\\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(s)) return "/";
+  let url: URL;
+  try {
+    url = new URL(s, NEXT_BASE);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== NEXT_BASE.origin || url.username || url.password || url.pathname.startsWith("/login")) return "/";
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 const wantsHtml = (req: FastifyRequest) => (req.headers.accept ?? "").includes("text/html");
@@ -66,6 +82,11 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app;
   const { config, repos } = ctx;
   const read = { config: { access: "read" as const } };
+  // Every form post of the pages checks the form's CSRF token (the preHandler below and the
+  // multipart route), so the app-wide cross-site check lets their form bodies through.
+  app.addHook("onRoute", (route) => {
+    if (route.method === "POST") route.config = { ...route.config, csrf: "form" };
+  });
 
   function frame(req: FastifyRequest, reply: FastifyReply, opts: { db?: boolean } = {}): Frame {
     const nonce = randomBytes(16).toString("base64");
@@ -129,9 +150,10 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     return errorPage(f, reply.statusCode, message).value;
   });
 
-  // Every urlencoded form post proves it came from our own page; multipart posts check in the handler.
+  // Every form post proves it came from our own page. A multipart post is checked in its handler,
+  // which reads the token from the stream before the file; only routes marked `filesInForm` take one.
   app.addHook("preHandler", async (req, reply) => {
-    if (req.method !== "POST" || req.isMultipart()) return;
+    if (req.method !== "POST" || (req.isMultipart() && req.routeOptions.config.filesInForm === true)) return;
     const problem = csrfProblem(config, req, (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD]);
     if (problem) return send(reply, errorPage(frame(req, reply), 403, problem), 403);
   });
@@ -142,8 +164,8 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     return send(reply, loginPage(frame(req, reply), next));
   });
 
-  app.post("/logout", async (_req, reply) => {
-    clearSessionCookie(config, reply);
+  app.post("/logout", async (req, reply) => {
+    endSession({ config, sessions: repos.sessions }, req, reply);
     return reply.redirect("/", 303);
   });
 
@@ -243,7 +265,7 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
   });
 
   // multipart/form-data: the CSRF field comes before the file in the form, so it is read first.
-  app.post("/entries/:id/attachments", async (req, reply) => {
+  app.post("/entries/:id/attachments", { config: { filesInForm: true } }, async (req, reply) => {
     const id = repos.entries.get(idOf(req)).id;
     const fail = (status: number, message: string) => showEntry(req, reply, id, status, { attachment: message });
     if (!req.isMultipart()) return fail(400, "body: must be multipart/form-data with a field named file");
