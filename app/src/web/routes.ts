@@ -176,7 +176,7 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       const f = frame(req, reply);
-      return send(reply, listPage(f, { archived: "false", page: 1 }, { items: [], total: 0 }, err.message), 400);
+      return send(reply, listPage(f, { archived: "false", page: 1 }, { items: [], total: 0, totalCapped: false }, err.message), 400);
     }
     const { page: pageNo, ...filter } = filters;
     const result = repos.entries.list({ ...filter, limit: PAGE_SIZE, offset: (pageNo - 1) * PAGE_SIZE });

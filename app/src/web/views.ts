@@ -41,6 +41,11 @@ function stateOptions(types: readonly EntryType[], selected: number | undefined)
   return types.map((t) => html`<optgroup label="${t.plural}">${t.states.map((s) => option(s.id, s.name, s.id === selected))}</optgroup>`);
 }
 
+/** "1,234", or "10,000+" when the count stopped at the cap (see Page in src/domain/entries.ts). */
+export function countText(result: Pick<Page<Entry>, "total" | "totalCapped">): string {
+  return `${result.total.toLocaleString("en-US")}${result.totalCapped ? "+" : ""}`;
+}
+
 /** The list page: search, filters, a table of one page of entries, paging. */
 export function listPage(f: Frame, filters: ListFilters, result: Page<Entry>, error?: string): SafeHtml {
   const { labels } = f.settings;
@@ -69,9 +74,9 @@ ${
     ? html`<p class="muted">No ${labels.entries.toLowerCase()} found.</p>`
     : html`<table><thead><tr><th>Title</th><th>Type</th><th>State</th><th>Created</th><th>Planned end</th></tr></thead><tbody>${rows}</tbody></table>`
 }
-<div class="pager"><span data-testid="count">${first}–${last} of ${result.total}</span>
+<div class="pager"><span data-testid="count">${first}–${last} of ${countText(result)}</span>
 ${filters.page > 1 ? html`<a href="${listUrl(filters, filters.page - 1)}" rel="prev">Previous</a>` : ""}
-${last < result.total ? html`<a href="${listUrl(filters, filters.page + 1)}" rel="next">Next</a>` : ""}
+${last < result.total || result.totalCapped ? html`<a href="${listUrl(filters, filters.page + 1)}" rel="next">Next</a>` : ""}
 </div></div>`;
   return page(f, labels.entries, content);
 }
