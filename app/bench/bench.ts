@@ -20,6 +20,7 @@ import { seed } from "./seed";
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 100_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const TOKEN = randomBytes(24).toString("hex");
+const RSS_GOAL = "≤ 50 MB in the container (docker tier)";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 function percentile(sorted: number[], p: number): number {
@@ -130,6 +131,8 @@ async function main(): Promise<void> {
   const paths = pathsFor(config.dataDir, config.backupDir);
   const rows: [string, string, string, string][] = [];
   const perQuery: LoadResult["perPath"] = [];
+  /** The total each list query answers ("10,000+" when capped). */
+  const totals = new Map<string, string>();
   const goal = (ok: boolean) => (ok ? "met" : "MISSED");
   try {
     process.stderr.write(`seeding ${ENTRIES} entries into ${root} ...\n`);
@@ -183,7 +186,8 @@ async function main(): Promise<void> {
     ]);
     await sleep(2000);
     const idle = rssOf(server!.child.pid!);
-    rows.push(["idle RSS, 2 s after start", mb(idle), "≤ 80 MB", goal(idle <= 80 * 1024 * 1024)]);
+    // The RSS goal (≤ 50 MB, docker stats) is measured in the container: test/docker/app-footprint.test.ts.
+    rows.push(["idle RSS of the host process (VmRSS), 2 s after start", mb(idle), RSS_GOAL, ""]);
 
     process.stderr.write("list and search latency ...\n");
     const lists = [
@@ -217,9 +221,13 @@ async function main(): Promise<void> {
       "",
     ]);
     perQuery.push(...list.perPath, ...search.perPath);
+    for (const p of [...lists, ...searches]) {
+      const body = (await (await fetch(`${server!.url}${p}`, { headers: AUTH })).json()) as { total: number; totalCapped: boolean };
+      totals.set(p, `${body.total.toLocaleString("en-US")}${body.totalCapped ? "+" : ""}`);
+    }
     await sleep(2000);
     const after = rssOf(server!.child.pid!);
-    rows.push(["idle RSS, 2 s after the list and search load", mb(after), "≤ 80 MB", goal(after <= 80 * 1024 * 1024)]);
+    rows.push(["idle RSS of the host process (VmRSS), 2 s after the list and search load", mb(after), RSS_GOAL, ""]);
     await stop(server!.child);
 
     // The same with a smaller V8 young generation (a flag an image can set through NODE_OPTIONS).
@@ -234,8 +242,8 @@ async function main(): Promise<void> {
     rows.push([
       `idle RSS with NODE_OPTIONS=${semi}: after start / after the same load`,
       `${mb(smallIdle)} / ${mb(smallAfter)}`,
-      "≤ 80 MB",
-      goal(Math.max(smallIdle, smallAfter) <= 80 * 1024 * 1024),
+      RSS_GOAL,
+      "",
     ]);
 
     process.stderr.write("health vs bare Fastify ...\n");
@@ -270,8 +278,8 @@ async function main(): Promise<void> {
       rows.push([
         "/api/health ÷ bare Fastify route, req/s (same process, 10 connections; median of 5 paired 3 s rounds)",
         `${ratio.toFixed(2)} (range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}; rounds ${pairs.join(", ")})`,
-        "≥ 0.6",
-        goal(ratio >= 0.6),
+        "≥ 0.8",
+        goal(ratio >= 0.8),
       ]);
     } finally {
       await stop(target);
@@ -292,8 +300,11 @@ async function main(): Promise<void> {
   const table = new Table({ head: ["measure", "result", "goal", ""], style: { head: [], border: [] } });
   table.push(...rows);
   process.stdout.write(`${table.toString()}\n`);
-  const q = new Table({ head: ["query (GET, 1 connection)", "p50", "p95", "requests"], style: { head: [], border: [] } });
-  q.push(...perQuery.map((r) => [r.path, ms(r.p50), ms(r.p95), String(r.n)]));
+  const q = new Table({
+    head: ["query (GET, 1 connection)", "total", "p50", "p95", "requests", "goal", ""],
+    style: { head: [], border: [] },
+  });
+  q.push(...perQuery.map((r) => [r.path, totals.get(r.path) ?? "", ms(r.p50), ms(r.p95), String(r.n), "p95 ≤ 10 ms", goal(r.p95 <= 10)]));
   process.stdout.write(`${q.toString()}\n`);
 }
 
