@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
 import { ROUTE_DELETE_SCRIPT, ROUTE_UPSERT_SCRIPT, siteBlock } from "./proxy-config";
+import { cpusString, goDuration, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
 import { memoryMegabytes, waitTimeoutSeconds, type InstanceSpec } from "./spec";
 
 /** Port the app listens on inside its container (app image contract). */
@@ -37,6 +38,22 @@ export interface AppInstanceArgs {
   /** Containers of the previous rollout wave; this instance's container waits for them. Default none. */
   readonly after?: readonly pulumi.Resource[];
 }
+
+/**
+ * Healthcheck of the backup sidecar. The image's HEALTHCHECK probes the web server, which the
+ * sidecar does not run. `["NONE"]` would not do: moby fills every zero duration and retries of
+ * a container's healthcheck from the image's (daemon/commit.go merge), so Read would store the
+ * image's interval where the program sent `0s`, a diff on every up. Instead a real, cheap check
+ * with every field set: the backups directory is writable (`test` is coreutils, no runtime
+ * starts), once a minute.
+ */
+export const SIDECAR_HEALTHCHECK = {
+  tests: ["CMD", "test", "-w", "/backups"],
+  interval: "1m0s",
+  timeout: "5s",
+  startPeriod: "5s",
+  retries: 3,
+};
 
 /**
  * Pre-update backup, run by the `docker` CLI on the machine that runs `pulumi up`. It reads the
@@ -170,10 +187,11 @@ export class AppInstance extends pulumi.ComponentResource {
       capabilities: { drops: ["ALL"] },
       securityOpts: ["no-new-privileges:true"],
       restart: "unless-stopped",
-      memory: memoryMegabytes(spec.resources.memory),
-      cpus: String(spec.resources.cpus),
+      // The forms the provider reads back (components/provider-forms.ts): no diff on the next up.
+      ...memoryInputs(memoryMegabytes(spec.resources.memory)),
+      cpus: cpusString(spec.resources.cpus),
       logDriver: "json-file",
-      logOpts: { "max-size": "10m", "max-file": "3" },
+      logOpts: LOG_OPTS,
     };
 
     this.container = new docker.Container(
@@ -186,9 +204,9 @@ export class AppInstance extends pulumi.ComponentResource {
         volumes,
         healthcheck: {
           tests: ["CMD", "node", "dist/healthcheck.js"],
-          interval: spec.healthcheck.interval,
-          timeout: spec.healthcheck.timeout,
-          startPeriod: spec.healthcheck.startPeriod,
+          interval: goDuration(spec.healthcheck.interval),
+          timeout: goDuration(spec.healthcheck.timeout),
+          startPeriod: goDuration(spec.healthcheck.startPeriod),
           retries: spec.healthcheck.retries,
         },
         wait: true,
@@ -204,6 +222,7 @@ export class AppInstance extends pulumi.ComponentResource {
         // container that failed its health wait on the next update instead of keeping it.
         deleteBeforeReplace: false,
         replaceOnChanges: ["*"],
+        ignoreChanges: IGNORE_CHANGES,
         dependsOn: [this.preUpdateBackup, ...(args.after ?? [])],
       },
     );
@@ -225,13 +244,11 @@ export class AppInstance extends pulumi.ComponentResource {
           ],
           envs: [`APP_NAME=${name}`, "DATA_DIR=/data", "BACKUP_DIR=/backups"],
           volumes,
-          // The image's healthcheck probes the web server, which the sidecar does not run;
-          // ["NONE"] disables an inherited healthcheck (Docker Engine API, HealthConfig.Test).
-          healthcheck: { tests: ["NONE"] },
+          healthcheck: SIDECAR_HEALTHCHECK,
           labels: fleetLabels({ stack, role: "backup", instance: name, version }),
           ...hardening,
         },
-        { ...self, dependsOn: [this.container] },
+        { ...self, dependsOn: [this.container], ignoreChanges: IGNORE_CHANGES },
       );
     } else {
       this.backupJob = undefined;

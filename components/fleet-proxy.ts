@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { fleetLabels, proxyNames } from "./naming";
+import { IGNORE_CHANGES, LOG_OPTS } from "./provider-forms";
 import { MAIN_CADDYFILE, mainCaddyfile } from "./proxy-config";
 
 /** Arguments of {@link FleetProxy}. */
@@ -54,9 +55,9 @@ export class FleetProxy extends pulumi.ComponentResource {
         uploads: [{ file: MAIN_CADDYFILE, content: mainCaddyfile({ adminPort: args.adminPort }) }],
         labels: fleetLabels({ stack: args.stack, role: "proxy" }),
         logDriver: "json-file",
-        logOpts: { "max-size": "10m", "max-file": "3" },
+        logOpts: LOG_OPTS,
       },
-      self,
+      { ...self, ignoreChanges: IGNORE_CHANGES },
     );
 
     this.containerName = container.name;

@@ -6,6 +6,7 @@
 import { Cron } from "croner";
 import * as semver from "semver";
 import { z } from "zod";
+import { cpusString } from "./provider-forms";
 
 /** Renders a bad value for an error message: strings quoted, maps and lists as JSON. */
 export function show(value: unknown): string {
@@ -114,6 +115,16 @@ const ResourcesSchema = z
       .number({ error: expected("a number of CPUs from 0.01 to 64, such as 0.5") })
       .min(0.01, { error: expected("a number of CPUs from 0.01 to 64, such as 0.5") })
       .max(64, { error: expected("a number of CPUs from 0.01 to 64, such as 0.5") })
+      .superRefine((cpus, ctx) => {
+        if (cpus < 0.01 || cpus > 64) return; // reported above
+        // The provider reads cpus back in its own decimal form; a value that reads back as
+        // another limit would replace the container on every `up` (components/provider-forms.ts).
+        try {
+          cpusString(cpus);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+        }
+      })
       .default(DEFAULTS.resources.cpus)
       .describe("CPU limit of the app container."),
   })

@@ -8,6 +8,12 @@ export const BAD_FIXTURES: ReadonlyArray<readonly [string, readonly string[]]> =
   ["comments-only", ['homebrews.yaml: empty file: expected a map of fields with at least "port"']],
   ["cpus-negative", ["homebrews.yaml: resources.cpus: expected a number of CPUs from 0.01 to 64, such as 0.5, got -1"]],
   [
+    "cpus-unstable",
+    [
+      "homebrews.yaml: resources.cpus: 0.05 CPUs cannot be kept by the docker provider: it reads back as 0.1, so every up would replace the container; use 0.1 or a value with two decimals such as 0.25",
+    ],
+  ],
+  [
     "cron-invalid",
     ['homebrews.yaml: backup.schedule: expected a cron expression such as "0 3 * * *", got "every day"'],
   ],

@@ -80,6 +80,7 @@ const HARDENING = {
   logDriver: "json-file",
   logOpts: { "max-file": "3", "max-size": "10m" },
   memory: 256,
+  memorySwap: 256,
   readOnly: true,
   restart: "unless-stopped",
   securityOpts: ["no-new-privileges:true"],
@@ -172,7 +173,12 @@ describe("AppInstance", () => {
           wait: true,
           waitTimeout: 44,
         },
-        { dependsOn: ["homebrews-pre-update-backup"], deleteBeforeReplace: false, replaceOnChanges: ["*"] },
+        {
+          dependsOn: ["homebrews-pre-update-backup"],
+          deleteBeforeReplace: false,
+          replaceOnChanges: ["*"],
+          ignoreChanges: ["logOpts"],
+        },
         ["homebrews-pre-update-backup", "homebrews-admin-token", "homebrews-data", "homebrews-backups"],
       ),
       resource(
@@ -183,12 +189,18 @@ describe("AppInstance", () => {
           ...HARDENING,
           command: ["node", "dist/cli.js", "backup", "schedule", "--cron", "0 3 * * *", "--keep", "14"],
           envs: ["APP_NAME=homebrews", "DATA_DIR=/data", "BACKUP_DIR=/backups"],
-          healthcheck: { tests: ["NONE"] },
+          healthcheck: {
+            interval: "1m0s",
+            retries: 3,
+            startPeriod: "5s",
+            tests: ["CMD", "test", "-w", "/backups"],
+            timeout: "5s",
+          },
           image: IMAGE,
           labels: labels("backup", { "fleet.instance": "homebrews", "fleet.version": "1.0.0" }),
           volumes: VOLUMES,
         },
-        { dependsOn: ["homebrews-app"] },
+        { dependsOn: ["homebrews-app"], ignoreChanges: ["logOpts"] },
         ["homebrews-app", "homebrews-data", "homebrews-backups"],
       ),
       resource(
@@ -239,19 +251,33 @@ describe("AppInstance", () => {
           "homebrews",
           appArgs(
             spec(
-              "port: 5001\nresources:\n  memory: 1g\n  cpus: 2\nhealthcheck:\n  interval: 10s\n  timeout: 5s\n" +
-                '  startPeriod: 30s\n  retries: 5\nbackup:\n  schedule: "*/15 * * * *"\n  keep: 3\n',
+              "port: 5001\nresources:\n  memory: 1g\n  cpus: 2\nhealthcheck:\n  interval: 60s\n  timeout: 1500ms\n" +
+                '  startPeriod: 90s\n  retries: 5\nbackup:\n  schedule: "*/15 * * * *"\n  keep: 3\n',
             ),
           ),
         ),
     );
     const app = resources.find((r) => r.name === "homebrews-app")!;
     const sidecar = resources.find((r) => r.name === "homebrews-backup")!;
-    expect([app.inputs["memory"], app.inputs["cpus"], app.inputs["waitTimeout"], app.inputs["healthcheck"]]).toEqual([
+    // Friendly forms in the file, the provider's read-back forms in the inputs.
+    expect([
+      app.inputs["memory"],
+      app.inputs["memorySwap"],
+      app.inputs["cpus"],
+      app.inputs["waitTimeout"],
+      app.inputs["healthcheck"],
+    ]).toEqual([
       1024,
-      "2",
-      115,
-      { interval: "10s", retries: 5, startPeriod: "30s", tests: ["CMD", "node", "dist/healthcheck.js"], timeout: "5s" },
+      1024,
+      "2.0",
+      408,
+      {
+        interval: "1m0s",
+        retries: 5,
+        startPeriod: "1m30s",
+        tests: ["CMD", "node", "dist/healthcheck.js"],
+        timeout: "1.5s",
+      },
     ]);
     expect(sidecar.inputs["command"]).toEqual([
       "node",
@@ -362,7 +388,7 @@ describe("AppInstance", () => {
       retainOnDelete: false,
       deleteBeforeReplace: false,
       replaceOnChanges: ["*"],
-      ignoreChanges: [],
+      ignoreChanges: ["logOpts"],
     });
     expect([beta.inputs["wait"], beta.inputs["waitTimeout"], beta.inputs["name"], beta.inputs["ports"]]).toEqual([
       true,
@@ -374,7 +400,7 @@ describe("AppInstance", () => {
 });
 
 describe("FrameworkImage", () => {
-  const source = { kind: "build" as const, context: "app", revision: "abc123", buildDate: "2026-01-02T03:04:05Z" };
+  const source = { kind: "build" as const, context: "app", revision: "abc123" };
 
   test("build mode: the stack version is built, a pinned one refers to its local tag", async () => {
     const { resources, outputs } = await run(() => {
@@ -393,7 +419,7 @@ describe("FrameworkImage", () => {
       }),
       resource("docker:index/image:Image", "app-1.0.0", "app", {
         build: {
-          args: { BUILD_DATE: "2026-01-02T03:04:05Z", REVISION: "abc123", VERSION: "1.0.0" },
+          args: { REVISION: "abc123", VERSION: "1.0.0" },
           builderVersion: "BuilderV1",
           context: "app",
           dockerfile: "app/Dockerfile",
@@ -478,7 +504,7 @@ describe("FleetProxy", () => {
           ],
           volumes: [{ containerPath: "/data", volumeName: "fleet-dev-proxy-data" }],
         },
-        {},
+        { ignoreChanges: ["logOpts"] },
         ["proxy-image", "proxy-data"],
       ),
     ]);
