@@ -2,11 +2,11 @@
  * The fleet program: read the stack config, validate every instance file, then register the
  * image, the proxy and one AppInstance per file, in rollout order.
  */
-import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AppInstance } from "./components/app-instance";
+import { treeRevision } from "./components/app-revision";
 import { FleetValidationError, loadFleet, secretEnvProblems } from "./components/fleet";
 import { FleetProxy } from "./components/fleet-proxy";
 import { FrameworkImage } from "./components/framework-image";
@@ -49,22 +49,6 @@ const fleet = validated(() => {
   return loaded;
 });
 
-/** Commit and commit date of the last change to app/: a rebuild happens only when the app changed. */
-function appRevision(): { revision: string; buildDate: string } {
-  try {
-    const out = execFileSync("git", ["log", "-1", "--format=%H %cI", "--", "app"], {
-      cwd: __dirname,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-    const [revision, buildDate] = out.split(" ");
-    if (revision && buildDate) return { revision, buildDate };
-  } catch {
-    // Not a git checkout: fall through.
-  }
-  return { revision: "unknown", buildDate: "unknown" };
-}
-
 const dockerHost = config.dockerHost === "" ? undefined : config.dockerHost;
 const providers = dockerHost ? { docker: new docker.Provider("docker", { host: dockerHost }) } : undefined;
 const opts = providers ? { providers } : {};
@@ -78,7 +62,7 @@ const image = new FrameworkImage(
     versions: [config.version, ...fleet.instances.map(versionOf)],
     source:
       config.image === "build"
-        ? { kind: "build", context: "app", ...appRevision() }
+        ? { kind: "build", context: "app", revision: treeRevision(__dirname, "app") }
         : { kind: "registry", repository: config.image },
   },
   opts,

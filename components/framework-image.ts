@@ -9,10 +9,11 @@ export type ImageSource =
       readonly kind: "build";
       /** Build context, relative to the project. Default `app`. */
       readonly context: string;
-      /** Git commit of the build context (build arg REVISION). */
+      /**
+       * Git tree hash of the build context (build arg REVISION). No build date: the image is named
+       * by its content alone, so every clone of one commit builds the same image.
+       */
       readonly revision: string;
-      /** Build date (build arg BUILD_DATE); the commit date keeps the build reproducible. */
-      readonly buildDate: string;
     }
   | {
       /** Pull `<repository>:<version>` and pin it by digest. */
@@ -70,7 +71,6 @@ export class FrameworkImage extends pulumi.ComponentResource {
               args: {
                 VERSION: version,
                 REVISION: args.source.revision,
-                BUILD_DATE: args.source.buildDate,
               },
             },
           },

@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { treeRevision } from "../components/app-revision";
 import { render, RenderError, renderTable, type RenderedResource, type RenderResult } from "../components/cli/render";
 import { FleetValidationError, loadFleet } from "../components/fleet";
 import { mainCaddyfile, siteBlock } from "../components/proxy-config";
@@ -120,12 +121,11 @@ describe("render shape", () => {
     ]);
   });
 
-  test("the image is built from app/ with version, the git revision of app/ and its date", () => {
+  test("the image is built from app/ with version and the git tree hash of app/ (no date: content alone)", () => {
     const image = named(examples, "app-1.0.0");
     const args = (image.inputs["build"] as { args: Record<string, string> }).args;
-    expect(Object.keys(args)).toEqual(["BUILD_DATE", "REVISION", "VERSION"]);
-    expect(args["VERSION"]).toBe("1.0.0");
-    expect(args["REVISION"]).toMatch(/^([0-9a-f]{40}|unknown)$/);
+    expect(args).toEqual({ REVISION: treeRevision(ROOT, "app"), VERSION: "1.0.0" });
+    expect(args["REVISION"]).toMatch(/^[0-9a-f]{40}$/);
     expect(image.inputs["imageName"]).toBe("fleet-app:1.0.0");
   });
 });
