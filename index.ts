@@ -7,6 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { AppInstance } from "./components/app-instance";
 import { treeRevision } from "./components/app-revision";
+import { DockerEndpointError, dockerEndpointFromEnvironment } from "./components/docker-endpoint";
 import { FleetValidationError, loadFleet, secretEnvProblems } from "./components/fleet";
 import { FleetProxy } from "./components/fleet-proxy";
 import { FrameworkImage } from "./components/framework-image";
@@ -21,7 +22,8 @@ function validated<T>(load: () => T): T {
     return load();
   } catch (err) {
     // RunError: Pulumi prints the message without a stack trace.
-    if (err instanceof FleetValidationError || err instanceof StackConfigError) throw new pulumi.RunError(err.message);
+    if (err instanceof FleetValidationError || err instanceof StackConfigError || err instanceof DockerEndpointError)
+      throw new pulumi.RunError(err.message);
     throw err;
   }
 }
@@ -49,8 +51,14 @@ const fleet = validated(() => {
   return loaded;
 });
 
-const dockerHost = config.dockerHost === "" ? undefined : config.dockerHost;
-const providers = dockerHost ? { docker: new docker.Provider("docker", { host: dockerHost }) } : undefined;
+// One engine: the commands get the endpoint the provider uses, explicitly (components/docker-endpoint.ts).
+// The provider is explicit only for fleet:dockerHost; otherwise the default provider resolves the
+// same endpoint itself, and existing stacks keep their provider.
+const endpoint = validated(() => dockerEndpointFromEnvironment(config.dockerHost));
+const providers =
+  endpoint.source === "fleet:dockerHost"
+    ? { docker: new docker.Provider("docker", { host: endpoint.host }) }
+    : undefined;
 const opts = providers ? { providers } : {};
 
 // 3. The image, one child per version in use.
@@ -89,7 +97,7 @@ for (const name of plan.order) {
         image: image.ref(version),
         proxy: { containerName: proxy.containerName, adminPort: config.proxyAdminPort },
         ...(config.backupDir !== "" ? { backupDir: config.backupDir } : {}),
-        ...(dockerHost ? { dockerHost } : {}),
+        dockerHost: endpoint.host,
         secretEnv: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
         after: (plan.after[name] ?? []).map((n) => apps.get(n)!.container),
       },

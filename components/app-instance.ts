@@ -31,7 +31,10 @@ export interface AppInstanceArgs {
   };
   /** Host directory for backups (`<dir>/<name>`); undefined (the default) means a backups volume. */
   readonly backupDir?: string;
-  /** Docker host for the `docker` CLI of the commands; undefined (the default) means the local socket. */
+  /**
+   * DOCKER_HOST for the `docker` CLI of the commands: the endpoint the provider uses (index.ts
+   * resolves it, components/docker-endpoint.ts). Undefined (the default) leaves the CLI to choose.
+   */
   readonly dockerHost?: string;
   /** Secret environment (values are secrets). `ADMIN_TOKEN` here replaces the generated token. Default none. */
   readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;

@@ -377,6 +377,17 @@ describe("stack config variants", () => {
   });
 });
 
+describe("one Docker engine", () => {
+  test("every command gets the endpoint the default provider resolves, explicitly as DOCKER_HOST", () => {
+    const commands = examples.resources.filter((x) => x.type === "command:local:Command");
+    expect(commands.length).toBe(4);
+    expect(new Set(commands.map((x) => env(x)["DOCKER_HOST"]))).toEqual(
+      new Set([process.env.DOCKER_HOST || "unix:///var/run/docker.sock"]),
+    );
+    expect(examples.resources.filter((x) => x.type === "pulumi:providers:docker")).toEqual([]);
+  });
+});
+
 describe("--show-secrets", () => {
   test("secret values are shown; generated ones stay placeholders", async () => {
     const r = await render({
