@@ -4,7 +4,17 @@
  * (the placeholder tests create only `command:local:Command` resources, which run /bin/sh).
  */
 import { describe, expect, test } from "vitest";
-import { containerCreateBody, durationNs, Replayer, type Render, type RenderedResource } from "./docker/replay";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  containerCreateBody,
+  determineRepoDigest,
+  durationNs,
+  Replayer,
+  type Render,
+  type RenderedResource,
+} from "./docker/replay";
 
 describe("containerCreateBody", () => {
   test("translates a representative app container one for one into the Engine API body", () => {
@@ -87,22 +97,26 @@ describe("containerCreateBody", () => {
         CapDrop: ["ALL"],
         SecurityOpt: ["no-new-privileges:true"],
         LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+        NetworkMode: "bridge",
         Init: true,
       },
     });
   });
 
-  test("a minimal container gets only an image and an empty host config", () => {
+  // resourceDockerContainerCreate sends restart, read_only and network_mode with their defaults.
+  const DEFAULT_HOST = { RestartPolicy: { Name: "no" }, ReadonlyRootfs: false, NetworkMode: "bridge" };
+
+  test("a minimal container gets an image and the provider's always-sent host defaults", () => {
     expect(containerCreateBody("c", { image: "fleet-app:1.0.0" })).toEqual({
       Image: "fleet-app:1.0.0",
-      HostConfig: {},
+      HostConfig: DEFAULT_HOST,
     });
   });
 
   test("log options alone default the driver to json-file", () => {
     expect(containerCreateBody("c", { image: "i", logOpts: { "max-size": "1m" } })).toEqual({
       Image: "i",
-      HostConfig: { LogConfig: { Type: "json-file", Config: { "max-size": "1m" } } },
+      HostConfig: { ...DEFAULT_HOST, LogConfig: { Type: "json-file", Config: { "max-size": "1m" } } },
     });
   });
 
@@ -115,29 +129,32 @@ describe("containerCreateBody", () => {
     [
       "an unknown healthcheck field",
       { image: "i", healthcheck: { tests: ["CMD", "true"], startInterval: "1s", timeoutSeconds: 3 } },
-      "replayer: healthcheck has inputs it cannot translate: timeoutSeconds",
+      "replayer: container alpha-app has inputs it cannot translate: healthcheck.timeoutSeconds",
     ],
     [
       "an unknown port field",
       { image: "i", ports: [{ internal: 8080, hostIp: "127.0.0.1" }] },
-      "replayer: ports[] has inputs it cannot translate: hostIp",
+      "replayer: container alpha-app has inputs it cannot translate: ports[].hostIp",
     ],
     [
       "an unknown label field",
       { image: "i", labels: [{ label: "a", value: "b", scope: "x" }] },
-      "replayer: labels[] has inputs it cannot translate: scope",
+      "replayer: container alpha-app has inputs it cannot translate: labels[].scope",
     ],
     [
       "an unknown capabilities field",
       { image: "i", capabilities: { drops: ["ALL"], ambient: ["NET_RAW"] } },
-      "replayer: capabilities has inputs it cannot translate: ambient",
+      "replayer: container alpha-app has inputs it cannot translate: capabilities.ambient",
     ],
   ])("refuses %s instead of dropping it", (_what, inputs, message) => {
     expect(() => containerCreateBody("alpha-app", inputs)).toThrow(new Error(message));
   });
 
   test("an input set to undefined counts as absent", () => {
-    expect(containerCreateBody("c", { image: "i", privileged: undefined })).toEqual({ Image: "i", HostConfig: {} });
+    expect(containerCreateBody("c", { image: "i", privileged: undefined })).toEqual({
+      Image: "i",
+      HostConfig: DEFAULT_HOST,
+    });
   });
 });
 
@@ -203,7 +220,7 @@ describe("placeholders", () => {
 
   test("a logical name with dots resolves to the longest live name, also inside an input", async () => {
     const r = await replayer();
-    expect(r.outputs("consumer")).toEqual({ stdout: "image=sha256:0123abcd" });
+    expect(r.outputs("consumer")).toEqual({ stdout: "image=sha256:0123abcd", stderr: "" });
     expect(
       r.resolve({
         image: "<<app-1.0.0.stdout>>",
@@ -237,5 +254,73 @@ describe("placeholders", () => {
     expect(() => r.resolve("x <<app-2.0.0.stdout>>")).toThrow(
       new Error("replayer: <<app-2.0.0.stdout>> names no live resource"),
     );
+  });
+});
+
+describe("failures follow the engine (pulumi pkg/resource/deploy/step_executor.go)", () => {
+  test("the first error cancels every step not yet started; running steps finish", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "replay-cancel-"));
+    const r = new Replayer();
+    const failure = await r
+      .apply(
+        renderOf([
+          command("slow", `sleep 1; touch ${dir}/slow`),
+          command("broken", "echo no >&2; exit 3"),
+          command("after-slow", `touch ${dir}/after-slow`, ["slow"]),
+        ]),
+      )
+      .catch((e: unknown) => e);
+    expect(String(failure)).toBe("Error: broken: /bin/sh exited 3: no");
+    expect(fs.readdirSync(dir)).toEqual(["slow"]);
+    expect(r.events.map((e) => `${e.step} ${e.name}`).sort()).toEqual([
+      "cancelled after-slow",
+      "create slow",
+      "failed broken",
+    ]);
+  });
+});
+
+describe("command environment (pulumi-command provider/pkg/provider/local/commandOutputs.go run)", () => {
+  const show =
+    'printf "out=%s err=%s" "${PULUMI_COMMAND_STDOUT-unset}" "${PULUMI_COMMAND_STDERR-unset}"; echo warn >&2';
+
+  test("create has no previous output; update and delete get the previous stdout and stderr", async () => {
+    const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "replay-env-")), "delete.log");
+    const withDelete = (create: string): RenderedResource => ({
+      ...command("c", create),
+      inputs: { create, delete: `printf "%s|%s" "$PULUMI_COMMAND_STDOUT" "$PULUMI_COMMAND_STDERR" > ${log}` },
+    });
+    const r = new Replayer();
+    await r.apply(renderOf([withDelete(show)]));
+    expect(r.outputs("c")).toEqual({ stdout: "out=unset err=unset", stderr: "warn" });
+    // A changed script is an update (no triggers): it sees the create's outputs.
+    await r.apply(renderOf([withDelete(`${show} # v2`)]));
+    expect(r.outputs("c")).toEqual({ stdout: "out=out=unset err=unset err=warn", stderr: "warn" });
+    await r.apply(renderOf([]));
+    expect(fs.readFileSync(log, "utf8")).toBe("out=out=unset err=unset err=warn|warn");
+  });
+
+  test("addPreviousOutputInEnv: false leaves them out", async () => {
+    const r = new Replayer();
+    const res = (create: string): RenderedResource => ({
+      ...command("c", create),
+      inputs: { create, addPreviousOutputInEnv: false },
+    });
+    await r.apply(renderOf([res(show)]));
+    await r.apply(renderOf([res(`${show} # v2`)]));
+    expect(r.outputs("c")).toEqual({ stdout: "out=unset err=unset", stderr: "warn" });
+  });
+});
+
+describe("determineRepoDigest (terraform-provider-docker data_source_docker_image.go)", () => {
+  const A = "registry.example/fleet/app@sha256:aaaa";
+  const B = "mirror.example/fleet/app@sha256:bbbb";
+  test.each([
+    ["a local-only image has no digest", "fleet/app:1.0.0", [], ""],
+    ["one digest is the digest", "fleet/app:1.0.0", [A], A],
+    ["several: the one of the same repository", "mirror.example/fleet/app:1.0.0", [A, B], B],
+    ["several, none of the repository", "other/app:1.0.0", [A, B], ""],
+  ])("%s", (_what, name, digests, expected) => {
+    expect(determineRepoDigest(name, digests)).toBe(expected);
   });
 });

@@ -2,8 +2,9 @@
  * Docker-tier helpers: engine detection, image builds with the real app/Dockerfile, rendering
  * through `npm run render`, HTTP against the proxy, and clean-up of exactly what the tier made.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { cp, mkdtemp, writeFile } from "node:fs/promises";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -44,7 +45,86 @@ export function phases(): (name: string) => void {
   };
 }
 
-/** Builds an image with the real app/Dockerfile (context may be a modified copy of app/). */
+/** A free TCP port on the loopback. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+let registry: Promise<string> | undefined;
+
+/**
+ * A registry of this process on the loopback (Debian's docker-registry, distribution 2.8), for
+ * the repo digests a real registry gives: the docker provider's RemoteImage `repoDigest` is the
+ * image's RepoDigests entry (`<repo>@sha256:<manifest digest>`), which only a push or a pull
+ * creates, and "" for an image built locally. Docker allows plain HTTP to 127.0.0.0/8. Stopped,
+ * with its storage removed, when the process exits.
+ */
+export function localRegistry(): Promise<string> {
+  registry ??= (async () => {
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), "fleet-tier-registry-"));
+    const config = join(dir, "config.yml");
+    await writeFile(
+      config,
+      `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
+    let child: ChildProcess;
+    try {
+      child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
+    } catch {
+      throw new Error("docker tier: docker-registry is not installed (apt-get install docker-registry)");
+    }
+    await new Promise<void>((resolve, reject) => {
+      child.once("error", () =>
+        reject(new Error("docker tier: docker-registry is not installed (apt-get install docker-registry)")),
+      );
+      child.once("spawn", () => resolve());
+    });
+    child.unref();
+    process.once("exit", () => child.kill());
+    process.once("beforeExit", () => void rm(dir, { recursive: true, force: true }));
+    for (let i = 0; i < 100; i++) {
+      const up = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) return `127.0.0.1:${port}`;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`docker tier: the local registry did not answer on 127.0.0.1:${port}`);
+  })();
+  return registry;
+}
+
+/**
+ * Gives a local image the repo digest a registry gives: pushes it to the local registry, so its
+ * RepoDigests holds `127.0.0.1:<port>/<repo>@sha256:<manifest digest>` (one entry, which the
+ * provider's determineRepoDigest returns). The registry tag stays: untagging the last tag of a
+ * repository also drops its digest reference; clean-up removes images by ID, with every tag.
+ */
+export async function pushForDigest(tag: string): Promise<string> {
+  const remote = `${await localRegistry()}/${tag}`;
+  await run("docker", ["tag", tag, remote]);
+  await run("docker", ["push", "--quiet", remote], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run("docker", ["image", "inspect", "--format", "{{json .RepoDigests}}", tag]);
+  const digests = JSON.parse(stdout) as string[];
+  const repo = remote.slice(0, remote.lastIndexOf(":"));
+  const digest = digests.find((d) => d.startsWith(`${repo}@sha256:`));
+  if (!digest) throw new Error(`docker tier: ${tag} has no repo digest after the push: ${stdout.trim()}`);
+  return digest;
+}
+
+/**
+ * Builds an image with the real app/Dockerfile (context may be a modified copy of app/), and
+ * gives it a repo digest ({@link pushForDigest}), as a release image pulled from a registry has.
+ */
 export async function buildAppImage(tag: string, context: string, version: string): Promise<void> {
   await run(
     "docker",
@@ -69,6 +149,7 @@ export async function buildAppImage(tag: string, context: string, version: strin
     ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
+  await pushForDigest(tag);
 }
 
 /** A copy of app/ with one extra migration, as the v2 of an upgrade test. */

@@ -8,8 +8,19 @@
  * container is replaced create-first (or delete-first where the program asked for it) and
  * waited for until healthy; a changed command is updated; replaced and removed resources are
  * deleted at the end, newest first, and `retainOnDelete` resources are only forgotten.
+ * On failure it follows the engine too (pulumi/pulumi `pkg/resource/deploy`): the first failed
+ * step cancels every step not yet started (step_executor.go executeChain/cancelDueToError); a
+ * container created but not healthy stays in state with its error (step.go CreateStep.Apply keeps
+ * a StatusPartialFailure resource; the provider set its ID before waiting) and is replaced by the
+ * next apply; the container it replaced is marked pending-delete and deleted at the start of the
+ * next apply (deployment_executor.go retirePendingDeletes), before anything else.
  *
- * Any input it does not understand is an error, never silently dropped.
+ * After every apply, each container and volume is read back through the Engine API the way the
+ * provider's Read does (./read-back.ts); an input that reads back differently would be a diff on
+ * the next `pulumi up`, and fails the apply (DriftError).
+ *
+ * Any input it does not understand is an error, never silently dropped (ACCEPTED_INPUTS, checked
+ * against @pulumi/docker's and @pulumi/command's types by test/replay-schema.test.ts).
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,6 +30,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { RenderedResource, RenderResult as Render } from "../../components/cli/render";
 import { promisify } from "node:util";
+import { containerDrift, describeDrift, volumeDrift, type ContainerInspect, type VolumeInspect } from "./read-back";
 
 const run = promisify(execFile);
 
@@ -30,12 +42,14 @@ interface Live {
   readonly resource: RenderedResource;
   readonly inputs: Record<string, unknown>;
   readonly outputs: Record<string, unknown>;
+  /** The error of a create that left the resource behind (init errors): the next apply replaces it. */
+  readonly initError?: string;
 }
 
 /** A timestamped record of each engine step, for the roll benchmark and for assertions. */
 export interface StepEvent {
   readonly at: number;
-  readonly step: "create" | "update" | "replace" | "delete" | "forget" | "same" | "failed";
+  readonly step: "create" | "update" | "replace" | "delete" | "forget" | "same" | "failed" | "cancelled";
   readonly type: string;
   readonly name: string;
   readonly detail?: string;
@@ -51,6 +65,23 @@ export class ReplayError extends Error {
   }
 }
 
+/** A create that failed after the resource existed: the engine keeps it in state with the error. */
+class PartialFailure extends Error {
+  constructor(
+    message: string,
+    readonly outputs: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** Raised after an apply when an input reads back differently: the next `up` would change it. */
+export class DriftError extends Error {
+  constructor(readonly lines: readonly string[]) {
+    super(`drift: a second apply would change these inputs:\n - ${lines.join("\n - ")}`);
+  }
+}
+
 const PLACEHOLDER = /<<([A-Za-z0-9_.[\]-]+)>>/g;
 
 /** The docker CLI, with the environment the caller chose (DOCKER_HOST and so on). */
@@ -59,12 +90,18 @@ export async function docker(args: string[], input?: string): Promise<string> {
     const { stdout } = await run("docker", args, { maxBuffer: 64 * 1024 * 1024 });
     return stdout.trim();
   }
-  return shell("docker", args, {}, input);
+  return (await shell("docker", args, {}, input)).stdout.trim();
 }
 
-function shell(cmd: string, args: string[], env: Record<string, string>, input?: string): Promise<string> {
+function shell(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  input?: string,
+  cwd?: string,
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -76,7 +113,9 @@ function shell(cmd: string, args: string[], env: Record<string, string>, input?:
       if (e.code !== "EPIPE") reject(e);
     });
     child.on("close", (code) =>
-      code === 0 ? resolve(out.trim()) : reject(new Error(`${cmd} exited ${code}: ${(err || out).trim()}`)),
+      code === 0
+        ? resolve({ stdout: out, stderr: err })
+        : reject(new Error(`${cmd} exited ${code}: ${(err || out).trim()}`)),
     );
     child.stdin.end(input ?? "");
   });
@@ -91,48 +130,122 @@ function getPath(value: unknown, path: string): unknown {
   return cur;
 }
 
-/** Checks that an object has only the keys this replayer knows how to translate. */
-function only(what: string, obj: Record<string, unknown>, known: readonly string[]): void {
-  const unknown = Object.keys(obj).filter((k) => obj[k] !== undefined && !known.includes(k));
+/**
+ * The inputs the replayer translates, per resource type: `true` for a value, `"map"` for a map
+ * with free keys, an object for a nested object (or each element of a list of objects). Anything
+ * else is refused. test/replay-schema.test.ts checks every name against the providers' types.
+ */
+export type InputTree = { readonly [name: string]: true | "map" | InputTree };
+
+const LABEL: InputTree = { label: true, value: true };
+
+export const ACCEPTED_INPUTS: Readonly<Record<string, InputTree>> = {
+  "docker:index/container:Container": {
+    image: true,
+    name: true,
+    envs: true,
+    ports: { internal: true, external: true, ip: true, protocol: true },
+    volumes: { volumeName: true, hostPath: true, containerPath: true, readOnly: true },
+    mounts: { type: true, source: true, target: true, readOnly: true },
+    healthcheck: { tests: true, interval: true, timeout: true, startPeriod: true, startInterval: true, retries: true },
+    wait: true,
+    waitTimeout: true,
+    restart: true,
+    memory: true,
+    memorySwap: true,
+    cpus: true,
+    readOnly: true,
+    tmpfs: "map",
+    user: true,
+    capabilities: { adds: true, drops: true },
+    securityOpts: true,
+    logDriver: true,
+    logOpts: "map",
+    labels: LABEL,
+    networkMode: true,
+    command: true,
+    entrypoints: true,
+    uploads: { file: true, content: true, executable: true },
+    init: true,
+    stopTimeout: true,
+    stopSignal: true,
+    destroyGraceSeconds: true,
+    mustRun: true,
+    start: true,
+    workingDir: true,
+  },
+  "docker:index/volume:Volume": { name: true, labels: LABEL, driver: true, driverOpts: "map" },
+  "docker:index/remoteImage:RemoteImage": {
+    name: true,
+    keepLocally: true,
+    pullTriggers: true,
+    platform: true,
+    forceRemove: true,
+    triggers: "map",
+  },
+  "docker:index/image:Image": {
+    imageName: true,
+    skipPush: true,
+    buildOnPreview: true,
+    build: { context: true, dockerfile: true, builderVersion: true, args: "map", platform: true },
+  },
+  // The replayer talks to the engine DOCKER_HOST names; a provider's host must be that one.
+  "pulumi:providers:docker": { host: true },
+  "command:local:Command": {
+    create: true,
+    update: true,
+    delete: true,
+    environment: "map",
+    stdin: true,
+    triggers: true,
+    interpreter: true,
+    dir: true,
+    logging: true,
+    addPreviousOutputInEnv: true,
+  },
+  "random:index/randomPassword:RandomPassword": {
+    length: true,
+    special: true,
+    overrideSpecial: true,
+    upper: true,
+    lower: true,
+    numeric: true,
+    minUpper: true,
+    minLower: true,
+    minNumeric: true,
+    minSpecial: true,
+    keepers: "map",
+  },
+};
+
+/** Checks that a value has only the inputs the tree names, at every depth; throws naming the path. */
+export function checkInputs(what: string, value: Record<string, unknown>, tree: InputTree): void {
+  const unknown: string[] = [];
+  const walk = (path: string, obj: Record<string, unknown>, node: InputTree) => {
+    for (const [k, v] of Object.entries(obj)) {
+      if (v === undefined) continue;
+      const sub = node[k];
+      const at = path ? `${path}.${k}` : k;
+      if (sub === undefined) unknown.push(at);
+      else if (typeof sub === "object" && v !== null && typeof v === "object") {
+        for (const item of Array.isArray(v) ? v : [v]) {
+          if (item && typeof item === "object")
+            walk(Array.isArray(v) ? `${at}[]` : at, item as Record<string, unknown>, sub);
+        }
+      }
+    }
+  };
+  walk("", value, tree);
   if (unknown.length > 0) {
     throw new Error(`replayer: ${what} has inputs it cannot translate: ${unknown.join(", ")}`);
   }
 }
 
-const CONTAINER_INPUTS = [
-  "image",
-  "name",
-  "envs",
-  "ports",
-  "volumes",
-  "mounts",
-  "healthcheck",
-  "wait",
-  "waitTimeout",
-  "restart",
-  "memory",
-  "memorySwap",
-  "cpus",
-  "readOnly",
-  "tmpfs",
-  "user",
-  "capabilities",
-  "securityOpts",
-  "logDriver",
-  "logOpts",
-  "labels",
-  "networkMode",
-  "command",
-  "entrypoints",
-  "uploads",
-  "init",
-  "stopTimeout",
-  "stopSignal",
-  "destroyGraceSeconds",
-  "mustRun",
-  "start",
-  "workingDir",
-] as const;
+function inputsOf(type: string): InputTree {
+  const tree = ACCEPTED_INPUTS[type];
+  if (!tree) throw new Error(`replayer: resource type ${type} is not supported`);
+  return tree;
+}
 
 /** A Go duration ("1s", "1m30s", "500ms") in nanoseconds, as the Engine API wants it. */
 export function durationNs(text: string): number {
@@ -154,8 +267,15 @@ export function durationNs(text: string): number {
  * `waitTimeout` are steps after the create, handled by the caller.
  */
 export function containerCreateBody(name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  only(`container ${name}`, inputs, CONTAINER_INPUTS);
-  const host: Record<string, unknown> = {};
+  checkInputs(`container ${name}`, inputs, inputsOf("docker:index/container:Container"));
+  // The provider always sends these three with their schema defaults (resourceDockerContainerCreate:
+  // RestartPolicy from d.Get("restart"), default "no"; ReadonlyRootfs; NetworkMode, default
+  // "bridge"); moby would otherwise store NetworkMode "default", which Read reports as a diff.
+  const host: Record<string, unknown> = {
+    RestartPolicy: { Name: (inputs.restart as string | undefined) ?? "no" },
+    ReadonlyRootfs: inputs.readOnly === true,
+    NetworkMode: (inputs.networkMode as string | undefined) ?? "bridge",
+  };
   const body: Record<string, unknown> = { Image: inputs.image, HostConfig: host };
   if (inputs.envs) body.Env = inputs.envs;
   if (inputs.command) body.Cmd = inputs.command;
@@ -168,7 +288,6 @@ export function containerCreateBody(name: string, inputs: Record<string, unknown
   if (labels.length > 0) {
     body.Labels = Object.fromEntries(
       labels.map((l) => {
-        only("labels[]", l, ["label", "value"]);
         return [l.label as string, l.value as string];
       }),
     );
@@ -180,7 +299,6 @@ export function containerCreateBody(name: string, inputs: Record<string, unknown
     body.ExposedPorts = Object.fromEntries(ports.map((p) => [key(p), {}]));
     host.PortBindings = Object.fromEntries(
       ports.map((p) => {
-        only("ports[]", p, ["internal", "external", "ip", "protocol"]);
         return [
           key(p),
           [
@@ -196,20 +314,17 @@ export function containerCreateBody(name: string, inputs: Record<string, unknown
   const volumes = (inputs.volumes as Record<string, unknown>[] | undefined) ?? [];
   if (volumes.length > 0) {
     host.Binds = volumes.map((v) => {
-      only("volumes[]", v, ["volumeName", "hostPath", "containerPath", "readOnly"]);
       return `${(v.volumeName ?? v.hostPath) as string}:${v.containerPath as string}${v.readOnly ? ":ro" : ""}`;
     });
   }
   const mounts = (inputs.mounts as Record<string, unknown>[] | undefined) ?? [];
   if (mounts.length > 0) {
     host.Mounts = mounts.map((m) => {
-      only("mounts[]", m, ["type", "source", "target", "readOnly"]);
       return { Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly === true };
     });
   }
   const hc = inputs.healthcheck as Record<string, unknown> | undefined;
   if (hc) {
-    only("healthcheck", hc, ["tests", "interval", "timeout", "startPeriod", "startInterval", "retries"]);
     const check: Record<string, unknown> = { Test: hc.tests };
     if (hc.interval) check.Interval = durationNs(hc.interval as string);
     if (hc.timeout) check.Timeout = durationNs(hc.timeout as string);
@@ -218,23 +333,19 @@ export function containerCreateBody(name: string, inputs: Record<string, unknown
     if (hc.retries !== undefined) check.Retries = hc.retries;
     body.Healthcheck = check;
   }
-  if (inputs.restart) host.RestartPolicy = { Name: inputs.restart };
   // The provider's `memory` and `memorySwap` are in MB; the API's in bytes.
   if (inputs.memory !== undefined) host.Memory = (inputs.memory as number) * 1024 * 1024;
   if (inputs.memorySwap !== undefined) host.MemorySwap = (inputs.memorySwap as number) * 1024 * 1024;
   if (inputs.cpus !== undefined) host.NanoCpus = Math.round(Number(inputs.cpus) * 1e9);
-  if (inputs.readOnly !== undefined) host.ReadonlyRootfs = inputs.readOnly;
   if (inputs.tmpfs) host.Tmpfs = inputs.tmpfs;
   const caps = inputs.capabilities as Record<string, unknown> | undefined;
   if (caps) {
-    only("capabilities", caps, ["adds", "drops"]);
     if (caps.adds) host.CapAdd = caps.adds;
     if (caps.drops) host.CapDrop = caps.drops;
   }
   if (inputs.securityOpts) host.SecurityOpt = inputs.securityOpts;
   if (inputs.logDriver || inputs.logOpts)
     host.LogConfig = { Type: inputs.logDriver ?? "json-file", Config: inputs.logOpts ?? {} };
-  if (inputs.networkMode) host.NetworkMode = inputs.networkMode;
   if (inputs.init !== undefined) host.Init = inputs.init;
   return body;
 }
@@ -285,9 +396,10 @@ function canonical(v: unknown): string {
 export class Replayer {
   private readonly live = new Map<string, Live>();
   private readonly tainted = new Set<string>();
+  /** Resources a failed apply replaced: the engine deletes them at the start of the next apply. */
+  private readonly pendingDeletes: Live[] = [];
   /** Every step taken, in order. */
   readonly events: StepEvent[] = [];
-  /** Resolves images by tag, for `RemoteImage`/`Image` outputs such as `repoDigest`. */
   constructor(private readonly opts: { readonly log?: (line: string) => void } = {}) {}
 
   /** The outputs of a created resource (container name, assigned ports, ...). */
@@ -295,6 +407,16 @@ export class Replayer {
     const l = this.live.get(name);
     if (!l) throw new Error(`replayer: no live resource ${name}`);
     return l.outputs;
+  }
+
+  /** The error a live resource was left with by a failed create, if any. */
+  initError(name: string): string | undefined {
+    return this.live.get(name)?.initError;
+  }
+
+  /** Docker names of the containers pending deletion (replaced by a failed apply). */
+  pendingDeleteNames(): string[] {
+    return this.pendingDeletes.map((l) => l.outputs.name as string);
   }
 
   /** Marks a resource for replacement on the next apply, as `pulumi up --replace` does. */
@@ -340,16 +462,22 @@ export class Replayer {
   }
 
   /**
-   * Applies one render as the engine would: every resource starts as soon as the resources it
-   * depends on (explicitly or through its inputs) are done, so independent instances roll in
-   * parallel; replaced and removed resources are deleted at the end. On a failed step the
-   * resources that depend on it are not touched, the others finish, nothing is deleted, and the
-   * first error is thrown (as the engine leaves a failed update).
+   * Applies one render as the engine would. Pending deletes of a failed apply go first. Then
+   * every resource starts as soon as the resources it depends on (explicitly or through its
+   * inputs) are done, so independent instances roll in parallel. The first failed step cancels
+   * every step not yet started; steps already running finish; nothing is deleted, and what was
+   * replaced becomes pending-delete; the first error is thrown. On success, replaced and removed
+   * resources are deleted at the end. Either way, the drift check runs on what is live.
    */
   async apply(render: Render): Promise<void> {
+    for (const l of this.pendingDeletes.splice(0)) {
+      await this.destroy(l);
+      this.event("delete", l.resource, "pending delete of a failed apply");
+    }
     const custom = render.resources.filter((r) => r.custom);
     const wanted = new Set(custom.map((r) => r.name));
-    const pendingDeletes: Live[] = [];
+    const replaced: Live[] = [];
+    let failure: { error: unknown } | undefined;
     const steps = new Map<string, Promise<void>>();
     for (const r of custom) {
       const deps = [...new Set([...r.dependencies, ...r.options.dependsOn])].filter((d) => wanted.has(d));
@@ -359,17 +487,28 @@ export class Replayer {
       }
       steps.set(
         r.name,
-        Promise.all(deps.map((d) => steps.get(d) ?? Promise.resolve())).then(async () => {
-          const old = await this.step(r);
-          if (old) pendingDeletes.push(old);
+        Promise.all(deps.map((d) => steps.get(d))).then(async () => {
+          if (failure) {
+            this.event("cancelled", r);
+            return;
+          }
+          try {
+            const old = await this.step(r);
+            if (old) replaced.push(old);
+          } catch (e) {
+            failure ??= { error: e };
+          }
         }),
       );
     }
-    const results = await Promise.allSettled([...steps.values()]);
-    const failed = results.find((x): x is PromiseRejectedResult => x.status === "rejected");
-    if (failed) throw failed.reason;
+    await Promise.all(steps.values());
+    if (failure) {
+      this.pendingDeletes.push(...replaced);
+      await this.checkDrift();
+      throw failure.error;
+    }
     const removed = [...this.live.values()].filter((l) => !wanted.has(l.resource.name)).reverse();
-    for (const l of [...pendingDeletes.reverse(), ...removed]) {
+    for (const l of [...replaced.reverse(), ...removed]) {
       if (!wanted.has(l.resource.name)) this.live.delete(l.resource.name);
       if (l.resource.options.retainOnDelete) {
         this.event("forget", l.resource);
@@ -378,19 +517,46 @@ export class Replayer {
       await this.destroy(l);
       this.event("delete", l.resource);
     }
+    await this.checkDrift();
+  }
+
+  /**
+   * Reads every live container and volume back as the provider's Read would and throws a
+   * DriftError naming each input that a second apply would change. Resources left with an init
+   * error are skipped: the next apply replaces them whatever they read back.
+   */
+  async checkDrift(): Promise<void> {
+    const lines: string[] = [];
+    for (const l of this.live.values()) {
+      if (l.initError !== undefined) continue;
+      const planned = { ...l.inputs, name: l.inputs.name ?? l.outputs.name };
+      const ignore = l.resource.options.ignoreChanges;
+      if (l.resource.type === "docker:index/container:Container") {
+        const inspect = (await engineApi("GET", `/containers/${l.outputs.id as string}/json`)) as ContainerInspect;
+        lines.push(...describeDrift(l.resource.name, containerDrift(inspect, planned, ignore)));
+      } else if (l.resource.type === "docker:index/volume:Volume") {
+        const inspect = (await engineApi(
+          "GET",
+          `/volumes/${encodeURIComponent(l.outputs.name as string)}`,
+        )) as VolumeInspect;
+        lines.push(...describeDrift(l.resource.name, volumeDrift(inspect, planned, ignore)));
+      }
+    }
+    if (lines.length > 0) throw new DriftError(lines);
   }
 
   /** One resource's step; returns the old resource when it was replaced create-first. */
   private async step(r: RenderedResource): Promise<Live | undefined> {
     const inputs = this.resolve(r.inputs) as Record<string, unknown>;
     const old = this.live.get(r.name);
-    const replaceAnyway = this.tainted.delete(r.name);
+    // A resource with init errors is replaced by the next update (the engine diffs it as changed).
+    const replaceAnyway = this.tainted.delete(r.name) || old?.initError !== undefined;
     if (old && !replaceAnyway && canonical(old.inputs) === canonical(inputs)) {
       this.event("same", r);
       return undefined;
     }
     if (!old) {
-      this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
+      await this.createInto(r, inputs);
       this.event("create", r);
       return undefined;
     }
@@ -399,12 +565,17 @@ export class Replayer {
       r.type === "command:local:Command" &&
       canonical(old.inputs.triggers) === canonical(inputs.triggers)
     ) {
-      const outputs = await this.runCommand(r, inputs, (inputs.update ?? inputs.create) as string | undefined).catch(
-        (e: unknown) => {
-          this.event("failed", r, (e as Error).message.split("\n")[0]);
-          throw new ReplayError(`${r.name}: ${(e as Error).message}`, r.name);
-        },
-      );
+      // The provider's Update runs `update`, else `create`, with the previous outputs in the
+      // environment (pulumi-command provider/pkg/provider/local/commandController.go Update).
+      const outputs = await this.runCommand(
+        r,
+        inputs,
+        (inputs.update ?? inputs.create) as string | undefined,
+        old.outputs,
+      ).catch((e: unknown) => {
+        this.event("failed", r, (e as Error).message.split("\n")[0]);
+        throw new ReplayError(`${r.name}: ${(e as Error).message}`, r.name);
+      });
       this.live.set(r.name, { resource: r, inputs, outputs });
       this.event("update", r);
       return undefined;
@@ -421,62 +592,61 @@ export class Replayer {
       await this.destroy(old);
       this.live.delete(r.name);
     }
-    this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
+    try {
+      await this.createInto(r, inputs);
+    } catch (e) {
+      // CreateStep.Apply marks the old resource pending-delete even when the create partially
+      // failed; a create that failed outright leaves the old one where it was.
+      if (!dbr && this.live.get(r.name) !== old) this.pendingDeletes.push(old);
+      throw e;
+    }
     this.event("replace", r);
     return dbr ? undefined : old;
   }
 
-  private async create(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /** Creates a resource into `live`; a partial failure stays there with its error, then throws. */
+  private async createInto(r: RenderedResource, inputs: Record<string, unknown>): Promise<void> {
     try {
-      switch (r.type) {
-        case "docker:index/volume:Volume":
-          return await this.createVolume(r, inputs);
-        case "docker:index/container:Container":
-          return await this.createContainer(r, inputs);
-        case "docker:index/remoteImage:RemoteImage":
-          only(`image ${r.name}`, inputs, [
-            "name",
-            "keepLocally",
-            "pullTriggers",
-            "platform",
-            "forceRemove",
-            "triggers",
-          ]);
-          return await this.useImage(r, inputs);
-        case "docker:index/image:Image":
-          return await this.useImage(r, inputs);
-        case "command:local:Command":
-          return await this.runCommand(r, inputs, inputs.create as string | undefined);
-        case "random:index/randomPassword:RandomPassword":
-          only(`random password ${r.name}`, inputs, [
-            "length",
-            "special",
-            "overrideSpecial",
-            "upper",
-            "lower",
-            "numeric",
-            "minUpper",
-            "minLower",
-            "minNumeric",
-            "minSpecial",
-            "keepers",
-          ]);
-          return {
-            result: randomBytes(32)
-              .toString("base64url")
-              .slice(0, (inputs.length as number | undefined) ?? 32),
-          };
-        default:
-          throw new Error(`replayer: resource type ${r.type} is not supported`);
-      }
+      this.live.set(r.name, { resource: r, inputs, outputs: await this.create(r, inputs) });
     } catch (e) {
-      this.event("failed", r, (e as Error).message.split("\n")[0]);
-      throw e instanceof ReplayError ? e : new ReplayError(`${r.name}: ${(e as Error).message}`, r.name);
+      const message = (e as Error).message;
+      this.event("failed", r, message.split("\n")[0]);
+      if (e instanceof PartialFailure)
+        this.live.set(r.name, { resource: r, inputs, outputs: e.outputs, initError: message });
+      throw e instanceof ReplayError ? e : new ReplayError(`${r.name}: ${message}`, r.name);
+    }
+  }
+
+  private async create(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    checkInputs(`${r.type} ${r.name}`, inputs, inputsOf(r.type));
+    switch (r.type) {
+      case "docker:index/volume:Volume":
+        return await this.createVolume(r, inputs);
+      case "docker:index/container:Container":
+        return await this.createContainer(r, inputs);
+      case "docker:index/remoteImage:RemoteImage":
+      case "docker:index/image:Image":
+        return await this.useImage(r, inputs);
+      case "command:local:Command":
+        return await this.runCommand(r, inputs, inputs.create as string | undefined);
+      case "pulumi:providers:docker": {
+        const engine = process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
+        if (inputs.host !== undefined && inputs.host !== engine)
+          throw new Error(`replayer: provider ${r.name} targets ${inputs.host as string}, the replayer ${engine}`);
+        return {};
+      }
+      case "random:index/randomPassword:RandomPassword":
+        return {
+          result: randomBytes(32)
+            .toString("base64url")
+            .slice(0, (inputs.length as number | undefined) ?? 32),
+        };
+      default:
+        throw new Error(`replayer: resource type ${r.type} is not supported`);
     }
   }
 
   private async createVolume(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-    only(`volume ${r.name}`, inputs, ["name", "labels", "driver", "driverOpts"]);
     const name = (inputs.name as string | undefined) ?? `${r.name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
     const args = ["volume", "create"];
     for (const l of (inputs.labels as Record<string, unknown>[] | undefined) ?? [])
@@ -488,14 +658,22 @@ export class Replayer {
     return { name };
   }
 
+  /**
+   * Image outputs as the provider computes them. No registry is reachable, so every image must
+   * exist locally (the tier builds them with the real app/Dockerfile). `repoDigest` follows
+   * determineRepoDigest (terraform-provider-docker data_source_docker_image.go): the image's
+   * RepoDigests entry of the same repository, `repo@sha256:<manifest digest>`, which exists only
+   * for an image pulled from or pushed to a registry; "" otherwise. `imageId` is the image ID.
+   */
   private async useImage(r: RenderedResource, inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-    // No registry is reachable: every image the render names must already exist locally (the
-    // tier builds them with the real app/Dockerfile). A registry digest maps to the image ID.
     const ref = (inputs.name ?? inputs.imageName) as string;
-    const id = await docker(["image", "inspect", "--format", "{{.Id}}", ref]).catch(() => {
+    const found = await docker(["image", "inspect", "--format", "{{json .}}", ref]).catch(() => {
       throw new Error(`replayer: image ${ref} for ${r.name} does not exist locally; build it first`);
     });
-    return { name: ref, imageName: ref, repoDigest: id, imageId: id };
+    const image = JSON.parse(found) as { Id: string; RepoDigests?: string[] | null };
+    const repoDigest =
+      r.type === "docker:index/image:Image" ? image.Id : determineRepoDigest(ref, image.RepoDigests ?? []);
+    return { name: ref, imageName: ref, repoDigest, imageId: image.Id };
   }
 
   private async createContainer(
@@ -504,17 +682,26 @@ export class Replayer {
   ): Promise<Record<string, unknown>> {
     // Pulumi auto-names a resource as `<logical name>-<7 random hex>`.
     const name = (inputs.name as string | undefined) ?? `${r.name}-${randomBytes(4).toString("hex").slice(0, 7)}`;
-    await engineApi("POST", `/containers/create?name=${encodeURIComponent(name)}`, containerCreateBody(name, inputs));
-    for (const u of (inputs.uploads as Record<string, unknown>[] | undefined) ?? []) {
-      only("uploads[]", u, ["file", "content", "executable"]);
-      const tmp = await mkdtemp(join(tmpdir(), "replay-upload-"));
-      const local = join(tmp, basename(u.file as string));
-      await writeFile(local, u.content as string, { mode: u.executable === true ? 0o755 : 0o644 });
-      await docker(["cp", local, `${name}:${u.file as string}`]);
-      await rm(tmp, { recursive: true, force: true });
+    const created = (await engineApi(
+      "POST",
+      `/containers/create?name=${encodeURIComponent(name)}`,
+      containerCreateBody(name, inputs),
+    )) as { Id: string };
+    // From here on the container exists: the provider has set its ID (resourceDockerContainerCreate
+    // d.SetId before uploads, start and wait), so a failure leaves it in state with the error.
+    try {
+      for (const u of (inputs.uploads as Record<string, unknown>[] | undefined) ?? []) {
+        const tmp = await mkdtemp(join(tmpdir(), "replay-upload-"));
+        const local = join(tmp, basename(u.file as string));
+        await writeFile(local, u.content as string, { mode: u.executable === true ? 0o755 : 0o644 });
+        await docker(["cp", local, `${name}:${u.file as string}`]);
+        await rm(tmp, { recursive: true, force: true });
+      }
+      if (inputs.start !== false) await docker(["start", name]);
+      if (inputs.wait === true) await this.waitHealthy(name, (inputs.waitTimeout as number | undefined) ?? 60);
+    } catch (e) {
+      throw new PartialFailure((e as Error).message, { id: created.Id, name, ports: [] });
     }
-    if (inputs.start !== false) await docker(["start", name]);
-    if (inputs.wait === true) await this.waitHealthy(name, (inputs.waitTimeout as number | undefined) ?? 60);
     const inspect = JSON.parse(await docker(["inspect", name]))[0] as {
       Id: string;
       NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> };
@@ -542,32 +729,35 @@ export class Replayer {
     );
   }
 
+  /**
+   * Runs a command as pulumi-command's local provider does (provider/pkg/provider/local/
+   * commandOutputs.go run): the interpreter (default `/bin/sh -c`), the process environment plus
+   * `environment`, and, unless addPreviousOutputInEnv is false, PULUMI_COMMAND_STDOUT and
+   * PULUMI_COMMAND_STDERR holding the previous run's outputs when they are not empty (update and
+   * delete have them; a create has none). Outputs lose one trailing newline.
+   */
   private async runCommand(
     r: RenderedResource,
     inputs: Record<string, unknown>,
     script: string | undefined,
+    previous: Record<string, unknown> = {},
   ): Promise<Record<string, unknown>> {
-    only(`command ${r.name}`, inputs, [
-      "create",
-      "update",
-      "delete",
-      "environment",
-      "stdin",
-      "triggers",
-      "interpreter",
-      "dir",
-      "logging",
-      "addPreviousOutputInEnv",
-    ]);
-    if (script === undefined) return { stdout: "", stderr: "" };
+    if (script === undefined)
+      return { stdout: (previous.stdout as string) ?? "", stderr: (previous.stderr as string) ?? "" };
     const [program = "/bin/sh", ...flags] = (inputs.interpreter as string[] | undefined) ?? ["/bin/sh", "-c"];
-    const stdout = await shell(
+    const env = { ...((inputs.environment as Record<string, string> | undefined) ?? {}) };
+    if (inputs.addPreviousOutputInEnv !== false) {
+      if (previous.stdout) env.PULUMI_COMMAND_STDOUT = previous.stdout as string;
+      if (previous.stderr) env.PULUMI_COMMAND_STDERR = previous.stderr as string;
+    }
+    const out = await shell(
       program,
       [...flags, script],
-      (inputs.environment as Record<string, string> | undefined) ?? {},
+      env,
       inputs.stdin as string | undefined,
+      inputs.dir as string | undefined,
     );
-    return { stdout };
+    return { stdout: out.stdout.replace(/\n$/, ""), stderr: out.stderr.replace(/\n$/, "") };
   }
 
   private async destroy(l: Live): Promise<void> {
@@ -580,10 +770,23 @@ export class Replayer {
         await docker(["volume", "rm", outputs.name as string]);
         return;
       case "command:local:Command":
-        await this.runCommand(r, inputs, inputs.delete as string | undefined);
+        // Delete runs with the state's inputs and outputs (commandController.go Delete).
+        await this.runCommand(r, inputs, inputs.delete as string | undefined, outputs);
         return;
       default:
         return;
     }
   }
+}
+
+/**
+ * determineRepoDigest (terraform-provider-docker internal/provider/data_source_docker_image.go):
+ * no digest -> ""; one -> it; several -> the one that starts with the name without its tag.
+ */
+export function determineRepoDigest(imageName: string, repoDigests: readonly string[]): string {
+  if (repoDigests.length === 0) return "";
+  if (repoDigests.length === 1) return repoDigests[0]!;
+  const colon = imageName.indexOf(":");
+  const withoutTag = colon === -1 ? imageName : imageName.slice(0, colon);
+  return repoDigests.find((d) => d.startsWith(withoutTag)) ?? "";
 }
