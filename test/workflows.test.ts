@@ -325,6 +325,34 @@ describe("ci.yml", () => {
       expect(script.indexOf("pulumi config set")).toBeGreaterThanOrEqual(0);
     });
 
+    test("a second up changes nothing right after the first up and after the roll; a restarted container serves without up", () => {
+      const preview = `pulumi preview --expect-no-changes --diff --stack "$STACK"`;
+      const previews = steps.flatMap((s, i) => (s.run?.trim() === preview ? [i] : []));
+      const restart = index(runs(`docker restart "$app"`), "restarts an app container");
+      const order = [
+        index(runs("npm run up -- --yes"), "deploys"),
+        previews[0],
+        index(runs(`pulumi config set fleet:version "$NEXT_VERSION"`), "bumps fleet:version"),
+        previews[1],
+        restart,
+        index(runs("npm run rollback -- --to 1 --yes"), "rolls back"),
+      ];
+      expect(previews.length).toBe(2);
+      for (let i = 1; i < order.length; i++) expect(order[i]).toBeGreaterThan(order[i - 1] as number);
+      // The first preview follows the first up's checks; the second the roll's.
+      expect(steps[(previews[0] as number) - 1]?.run).toBe("bash .github/scripts/e2e-assert-volumes.sh");
+      expect(steps[(previews[1] as number) - 1]?.run).toBe(
+        `node .github/scripts/e2e-assert-fleet.mjs "$NEXT_VERSION" "$PINNED" "$FIRST_VERSION"`,
+      );
+      // The restart step picks an app container of this stack, restarts it, then checks every
+      // instance through the proxy (retrying for 30 s), with no pulumi command in between.
+      const script = steps[restart]?.run ?? "";
+      expect(script).toContain(`--filter label=fleet.stack="$STACK" --filter label=fleet.role=app`);
+      expect(script.indexOf(`docker restart "$app"`)).toBeLessThan(script.indexOf("e2e-assert-fleet.mjs"));
+      expect(script).toContain("FLEET_E2E_RETRIES=15 FLEET_E2E_RETRY_MS=2000");
+      expect(script).not.toMatch(/pulumi /);
+    });
+
     test("the example fleet plus the pinned instance, as the job writes it, is a valid fleet", () => {
       const dir = mkdtempSync(join(tmpdir(), "fleet-e2e-instances-"));
       try {
