@@ -2,8 +2,8 @@
  * Docker-tier helpers: engine detection, image builds with the real app/Dockerfile, rendering
  * through `npm run render`, HTTP against the proxy, and clean-up of exactly what the tier made.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { cp, mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -64,10 +64,12 @@ let registry: Promise<string> | undefined;
  * the repo digests a real registry gives: the docker provider's RemoteImage `repoDigest` is the
  * image's RepoDigests entry (`<repo>@sha256:<manifest digest>`), which only a push or a pull
  * creates, and "" for an image built locally. Docker allows plain HTTP to 127.0.0.0/8. Stopped,
- * with its storage removed, when the process exits.
+ * with its storage removed, when the process is gone.
  */
 export function localRegistry(): Promise<string> {
   registry ??= (async () => {
+    if (!execFileSync("sh", ["-c", "command -v docker-registry || true"], { encoding: "utf8" }).trim())
+      throw new Error("docker tier: docker-registry is not installed (apt-get install docker-registry)");
     const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), "fleet-tier-registry-"));
     const config = join(dir, "config.yml");
@@ -75,21 +77,15 @@ export function localRegistry(): Promise<string> {
       config,
       `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
     );
-    let child: ChildProcess;
-    try {
-      child = spawn("docker-registry", ["serve", config], { stdio: "ignore" });
-    } catch {
-      throw new Error("docker tier: docker-registry is not installed (apt-get install docker-registry)");
-    }
-    await new Promise<void>((resolve, reject) => {
-      child.once("error", () =>
-        reject(new Error("docker tier: docker-registry is not installed (apt-get install docker-registry)")),
-      );
-      child.once("spawn", () => resolve());
-    });
+    // A watchdog shell runs the registry and stops it, and removes its storage, once this process
+    // is gone: test workers are killed by signal, and "exit" handlers do not run then.
+    const watchdog = [
+      'docker-registry serve "$1" & r=$!',
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 "$r" 2>/dev/null; do sleep 1; done`,
+      'kill "$r" 2>/dev/null; wait "$r"; rm -rf "$2"',
+    ].join("; ");
+    const child = spawn("sh", ["-c", watchdog, "registry", config, dir], { stdio: "ignore", detached: true });
     child.unref();
-    process.once("exit", () => child.kill());
-    process.once("beforeExit", () => void rm(dir, { recursive: true, force: true }));
     for (let i = 0; i < 100; i++) {
       const up = await fetch(`http://127.0.0.1:${port}/v2/`).then(
         (r) => r.ok,
