@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { treeRevision } from "../components/app-revision";
+import { goDuration, nanoCpusToDecimalString, parseCpus } from "../components/provider-forms";
 import { render, RenderError, renderTable, type RenderedResource, type RenderResult } from "../components/cli/render";
 import { FleetValidationError, loadFleet } from "../components/fleet";
 import { mainCaddyfile, siteBlock } from "../components/proxy-config";
@@ -374,6 +375,30 @@ describe("stack config variants", () => {
       backups: "/srv/backups/projects",
       image: "<<app-1.0.0.repoDigest>>",
     });
+  });
+});
+
+describe("canonical inputs (the form the docker provider reads back)", () => {
+  test("every container's durations, cpus and memorySwap are fixed points of the provider's read-back", () => {
+    const seen: string[] = [];
+    for (const r of [examples, mixedA, mixedB, ten]) {
+      for (const c of containers(r)) {
+        const hc = c.inputs["healthcheck"] as Record<string, unknown> | undefined;
+        for (const key of ["interval", "timeout", "startPeriod", "startInterval"]) {
+          const d = hc?.[key];
+          if (typeof d === "string") {
+            expect(goDuration(d)).toBe(d);
+            seen.push(`${key}=${d}`);
+          }
+        }
+        const cpus = c.inputs["cpus"];
+        if (cpus !== undefined) expect(nanoCpusToDecimalString(parseCpus(cpus as string))).toBe(cpus);
+        if (c.inputs["memory"] !== undefined) expect(c.inputs["memorySwap"]).toBe(c.inputs["memory"]);
+        if (c.inputs["logOpts"] !== undefined) expect(c.options.ignoreChanges).toContain("logOpts");
+      }
+    }
+    // The examples' defaults, in Go's form.
+    expect([...new Set(seen)].sort()).toContain("interval=1m0s");
   });
 });
 

@@ -12,7 +12,6 @@ import {
   type VolumeInspect,
 } from "./docker/read-back";
 
-const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 /** What moby 20.10 stores for the app container the program creates (checked with docker inspect). */

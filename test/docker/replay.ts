@@ -487,7 +487,7 @@ export class Replayer {
       }
       steps.set(
         r.name,
-        Promise.all(deps.map((d) => steps.get(d))).then(async () => {
+        Promise.all(deps.map((d) => steps.get(d) ?? Promise.resolve())).then(async () => {
           if (failure) {
             this.event("cancelled", r);
             return;
