@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SIDECAR_HEALTHCHECK } from "../../components/app-instance";
 import { cpusString, goDuration, memoryInputs } from "../../components/provider-forms";
-import { BASE_IMAGE, cleanUp, engineAvailable, pushForDigest, TIER_LABEL } from "./engine";
+import { BASE_IMAGE, cleanUp, engineAvailable, PROXY_IMAGE, pushForDigest, render, ROOT, TIER_LABEL } from "./engine";
 import { docker, DriftError, Replayer, type Render, type RenderedResource } from "./replay";
 
 const run = promisify(execFile);
@@ -90,7 +90,7 @@ describe.runIf(engine)("drift check and failure semantics on the real engine", (
   });
 
   afterAll(async () => {
-    await cleanUp(STACK, [`fleet-drift-${RUN_ID}/hc`, `fleet-drift-${RUN_ID}/tiny`]);
+    await cleanUp(STACK, [`fleet-drift-${RUN_ID}/hc`, `fleet-drift-${RUN_ID}/tiny`, `fleet-drift-${RUN_ID}/app`]);
   });
 
   test("a deliberately non-canonical input is caught after the apply, naming each input", async () => {
@@ -224,5 +224,49 @@ describe.runIf(engine)("drift check and failure semantics on the real engine", (
     });
     // A container can use that reference without the registry.
     expect(await docker(["image", "inspect", "--format", "{{.Id}}", digest])).toBe(id);
+  });
+
+  test("the program's own containers and volumes, as npm run render prints them, read back unchanged", async () => {
+    // The real render of the tier's fixture fleet, on an image without the app (no app build
+    // here): containers sleep instead of serving and are not waited for, and the commands,
+    // which need the app, are left out. Every other input is exactly what the program sends.
+    const repo = `fleet-drift-${RUN_ID}/app`;
+    await run("docker", ["tag", HC_IMAGE, `${repo}:1.0.0`]);
+    await pushForDigest(`${repo}:1.0.0`);
+    const full = await render({
+      instances: join(ROOT, "test/docker/fleet"),
+      version: "1.0.0",
+      stack: STACK,
+      config: {
+        "fleet:image": repo,
+        "fleet:proxyImage": PROXY_IMAGE,
+        "fleet:proxyAdminPort": String(20000 + Math.floor(Math.random() * 9000)),
+      },
+    });
+    const commands = new Set(full.resources.filter((r) => r.type === "command:local:Command").map((r) => r.name));
+    const resources = full.resources
+      .filter((r) => !commands.has(r.name))
+      .map((r) => {
+        const kept = {
+          ...r,
+          dependencies: r.dependencies.filter((d) => !commands.has(d)),
+          options: { ...r.options, dependsOn: r.options.dependsOn.filter((d) => !commands.has(d)) },
+        };
+        if (r.type !== "docker:index/container:Container" || r.name === "proxy") return kept;
+        return { ...kept, inputs: { ...r.inputs, command: ["sleep", "infinity"], wait: false } };
+      });
+    const replayer = new Replayer();
+    const applied = renderOf(resources);
+    await replayer.apply(applied);
+    await replayer.apply(applied);
+    const second = replayer.events.slice(replayer.events.length / 2);
+    expect(new Set(second.map((e) => e.step))).toEqual(new Set(["same"]));
+    expect(replayer.names("docker:index/container:Container").sort()).toEqual([
+      "alpha-app",
+      "alpha-backup",
+      "beta-app",
+      "gamma-app",
+      "proxy",
+    ]);
   });
 });
