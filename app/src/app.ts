@@ -95,6 +95,10 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   });
   installErrorHandling(app);
 
+  // First hook: everything after it runs bound to the database generation (AppContext.runRequest),
+  // in the callback form so that the later hooks and the handler inherit the async context.
+  app.addHook("onRequest", (_req, _reply, done) => ctx.runRequest(done));
+
   // A request is counted once and released once (an aborted request may also get onResponse).
   const counted = new WeakSet<object>();
   const release = (req: object) => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { BackupError, checkRestorable, restoreBackup, type RestoreResult } from "./backup";
 import type { Config } from "./config";
 import { type Db, openDatabase, type Paths, pathsFor, withFileLock } from "./db";
@@ -22,6 +23,14 @@ export interface Repositories {
   readonly sessions: SessionRepository;
 }
 
+/** A request that began before a restore touched the database after it: refused (503), nothing written. */
+export class StaleRequestError extends Error {
+  override name = "StaleRequestError";
+  constructor() {
+    super("the database was restored while this request ran; nothing was written, retry it");
+  }
+}
+
 /**
  * Everything a request needs: configuration, the live database (swapped by a restore), the
  * repositories and the maintenance flag. One per app process; available as `app.ctx`.
@@ -35,6 +44,9 @@ export class AppContext {
   inFlight = 0;
   private current: Db;
   private version: number;
+  /** Bumped by every restore; a request remembers the generation it started on (see {@link runRequest}). */
+  private generation = 0;
+  private readonly requestGeneration = new AsyncLocalStorage<number>();
 
   constructor(
     readonly config: Config,
@@ -45,7 +57,7 @@ export class AppContext {
     this.paths = pathsFor(config.dataDir, config.backupDir);
     this.current = db;
     this.version = schemaVersion;
-    const src = () => this.current;
+    const src = () => this.live();
     const types = new EntryTypeRepository(src);
     this.repos = {
       types,
@@ -76,6 +88,22 @@ export class AppContext {
 
   /** The live connection. Do not keep it across requests: a restore replaces it. */
   get db(): Db {
+    return this.live();
+  }
+
+  /**
+   * Runs a request's work (`next`: the rest of Fastify's hooks and the handler) bound to the
+   * current database generation. A request that is still running when a restore swaps the
+   * database in (after the drain window) can no longer read or write it: any access throws
+   * {@link StaleRequestError}, so nothing meant for the old database lands in the restored one.
+   */
+  runRequest(next: () => void): void {
+    this.requestGeneration.run(this.generation, next);
+  }
+
+  private live(): Db {
+    const started = this.requestGeneration.getStore();
+    if (started !== undefined && started !== this.generation) throw new StaleRequestError();
     return this.current;
   }
 
@@ -98,7 +126,7 @@ export class AppContext {
     id: string,
     ownRequests = 0,
     log: (msg: string) => void = () => {},
-    opts: { trust?: boolean } = {},
+    opts: { trust?: boolean; drainMs?: number } = {},
   ): Promise<RestoreResult> {
     if (this.maintenance) throw new BackupError("a restore is already running", 409);
     // A refused backup is refused here, before maintenance mode; restoreBackup checks again under the lock.
@@ -106,7 +134,7 @@ export class AppContext {
     checkRestorable(check);
     this.maintenance = true;
     try {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + (opts.drainMs ?? 10_000);
       while (this.inFlight > ownRequests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       return withFileLock(this.paths.lockFile, () =>
         restoreBackup({
@@ -116,7 +144,11 @@ export class AppContext {
           instance: this.config.appName,
           appVersion: this.config.version,
           trust: check.trust,
-          beforeSwap: () => this.current.close(),
+          beforeSwap: () => {
+            // From here on, requests that began before this point are stale.
+            this.generation++;
+            this.current.close();
+          },
           log,
         }),
       );

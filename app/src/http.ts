@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { z } from "zod";
 import { BackupError } from "./backup";
+import { StaleRequestError } from "./context";
 import { TooLargeError } from "./domain/attachments";
 import { ConflictError, NotFoundError, ValidationError } from "./domain/errors";
 
@@ -88,6 +89,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof NotFoundError) return reply.code(404).send(errorBody(404, err.message));
     if (err instanceof ConflictError) return reply.code(409).send(errorBody(409, err.message));
     if (err instanceof TooLargeError) return reply.code(413).send(errorBody(413, err.message, "file"));
+    if (err instanceof StaleRequestError) return reply.code(503).header("retry-after", "1").send(errorBody(503, err.message));
     if (err instanceof BackupError) return reply.code(err.statusCode).send(errorBody(err.statusCode, err.message));
     if (err.code && TOO_LARGE.has(err.code)) return reply.code(413).send(errorBody(413, err.message, "body"));
     if (err.code && BODY_ERRORS.has(err.code)) return reply.code(400).send(errorBody(400, err.message, "body"));

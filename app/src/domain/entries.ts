@@ -89,13 +89,16 @@ function toEntry(r: Row): Entry {
  * Turns user text into a safe FTS5 query: every word becomes a quoted prefix term, all must match.
  * FTS5 syntax (AND, NEAR, column filters, quotes) in the input is treated as plain text.
  * https://www.sqlite.org/fts5.html#full_text_query_syntax
+ * A one-letter word is matched as a whole word: as a prefix it merges the index entries of every
+ * word that starts with that letter, and twenty of them kept the event loop busy for seconds
+ * (app/README.md, "Performance"). Repeated words count once.
  */
 export function toFtsQuery(q: string): string | null {
   const words = q.match(/[\p{L}\p{N}_]+/gu);
   if (!words) return null;
-  return words
+  return [...new Set(words.map((w) => w.toLowerCase()))]
     .slice(0, 20)
-    .map((w) => `"${w}"*`)
+    .map((w) => ([...w].length === 1 ? `"${w}"` : `"${w}"*`))
     .join(" ");
 }
 
