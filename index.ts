@@ -95,7 +95,11 @@ for (const name of plan.order) {
         spec,
         version,
         image: image.ref(version),
-        proxy: { containerName: proxy.containerName, adminPort: config.proxyAdminPort },
+        proxy: {
+          containerName: proxy.containerName,
+          adminPort: config.proxyAdminPort,
+          socketsVolume: proxy.socketsVolume,
+        },
         ...(config.backupDir !== "" ? { backupDir: config.backupDir } : {}),
         dockerHost: endpoint.host,
         secretEnv: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),

@@ -3,14 +3,37 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
-import { ROUTE_DELETE_SCRIPT, ROUTE_UPSERT_SCRIPT, siteBlock } from "./proxy-config";
 import { cpusString, goDuration, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
+import { ROUTE_DELETE_SCRIPT, ROUTE_UPSERT_SCRIPT, siteBlock, SOCKETS_DIR, socketDir } from "./proxy-config";
 import { memoryMegabytes, waitTimeoutSeconds, type InstanceSpec } from "./spec";
 
 /** Port the app listens on inside its container (app image contract). */
 export const APP_PORT = 8080;
 /** uid:gid of the app image's `app` user. */
 export const APP_USER = "10001:10001";
+
+/**
+ * The app container's healthcheck: `GET /api/health` must answer 200, through bash's `/dev/tcp`.
+ * It proves the app answers HTTP without booting a language runtime in the container's CPU quota
+ * (a Node probe cost about 100 ms of CPU each time), and bash is in every Debian-based image,
+ * older app versions included, so a roll back passes its probe too. A failure prints the status
+ * (Docker keeps it as the probe's output, which `npm run up` shows for an unhealthy container).
+ */
+export const HEALTH_PROBE = [
+  "CMD",
+  "bash",
+  "-c",
+  `exec 3<>/dev/tcp/127.0.0.1/${APP_PORT} && printf 'GET /api/health HTTP/1.0\\r\\n\\r\\n' >&3 && read -r _ code _ <&3 && [ "$code" = 200 ] || { echo "GET /api/health: \${code:-no answer}"; exit 1; }`,
+];
+
+/**
+ * Seconds Docker waits after SIGTERM before it kills an app container: on delete (the provider's
+ * `destroyGraceSeconds`; unset, it stops with a 0 s timeout, i.e. kills: resourceDockerContainerDelete
+ * in kreuzwerker/terraform-provider-docker) and on every other stop (`stopTimeout`: `docker stop`,
+ * a daemon shutdown). Longer than the app's own 10 s drain bound (app/src/server.ts), so the app
+ * always exits by itself.
+ */
+export const STOP_GRACE_SECONDS = 15;
 
 /** Arguments of {@link AppInstance}. */
 export interface AppInstanceArgs {
@@ -28,6 +51,8 @@ export interface AppInstanceArgs {
     readonly containerName: pulumi.Input<string>;
     /** Caddy admin port on the host's loopback (for `caddy reload`). */
     readonly adminPort: number;
+    /** Docker name of the stack's sockets volume, shared by the proxy and the app containers. */
+    readonly socketsVolume: pulumi.Input<string>;
   };
   /** Host directory for backups (`<dir>/<name>`); undefined (the default) means a backups volume. */
   readonly backupDir?: string;
@@ -175,6 +200,7 @@ export class AppInstance extends pulumi.ComponentResource {
       `PORT=${APP_PORT}`,
       "DATA_DIR=/data",
       "BACKUP_DIR=/backups",
+      `APP_SOCKET_DIR=${socketDir(name)}`,
       ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       ...Object.keys(secretEnv)
         .filter((k) => k !== "ADMIN_TOKEN")
@@ -200,13 +226,13 @@ export class AppInstance extends pulumi.ComponentResource {
     this.container = new docker.Container(
       names.app,
       {
-        // No name and no fixed host port: the new container starts next to the old one.
+        // No name and no published port: the new container starts next to the old one, and the
+        // proxy reaches it through its unix socket in the sockets volume (proxy-config.ts).
         image: args.image,
-        ports: [{ internal: APP_PORT, ip: "127.0.0.1" }],
         envs,
-        volumes,
+        volumes: [...volumes, { volumeName: args.proxy.socketsVolume, containerPath: SOCKETS_DIR }],
         healthcheck: {
-          tests: ["CMD", "node", "dist/healthcheck.js"],
+          tests: HEALTH_PROBE,
           interval: goDuration(spec.healthcheck.interval),
           timeout: goDuration(spec.healthcheck.timeout),
           startPeriod: goDuration(spec.healthcheck.startPeriod),
@@ -215,6 +241,8 @@ export class AppInstance extends pulumi.ComponentResource {
         wait: true,
         waitTimeout: waitTimeoutSeconds(spec.healthcheck),
         labels: fleetLabels({ stack, role: "app", instance: name, version }),
+        destroyGraceSeconds: STOP_GRACE_SECONDS,
+        stopTimeout: STOP_GRACE_SECONDS,
         ...hardening,
       },
       {
@@ -257,12 +285,11 @@ export class AppInstance extends pulumi.ComponentResource {
       this.backupJob = undefined;
     }
 
-    const upstreamPort = this.container.ports.apply((ports) => ports?.[0]?.external ?? 0);
     this.route = new command.local.Command(
       names.route,
       {
-        // No triggers: a new upstream port changes the environment, which is an update that
-        // re-runs the script; removing the instance runs `delete`.
+        // No triggers: a new container changes the environment, which is an update that re-runs
+        // the script (a symlink switch, no reload); removing the instance runs `delete`.
         create: ROUTE_UPSERT_SCRIPT,
         update: ROUTE_UPSERT_SCRIPT,
         delete: ROUTE_DELETE_SCRIPT,
@@ -271,14 +298,12 @@ export class AppInstance extends pulumi.ComponentResource {
           FLEET_PROXY: args.proxy.containerName,
           FLEET_PROXY_ADMIN_PORT: String(args.proxy.adminPort),
           FLEET_INSTANCE: name,
-          FLEET_SITE_BLOCK: upstreamPort.apply((port) =>
-            siteBlock({
-              instance: name,
-              port: spec.port,
-              ...(spec.domain !== undefined ? { domain: spec.domain } : {}),
-              upstreamPort: port,
-            }),
-          ),
+          FLEET_CONTAINER_ID: this.container.id,
+          FLEET_SITE_BLOCK: siteBlock({
+            instance: name,
+            port: spec.port,
+            ...(spec.domain !== undefined ? { domain: spec.domain } : {}),
+          }),
         },
       },
       self,

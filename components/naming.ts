@@ -31,8 +31,10 @@ export function proxyNames(stack: string) {
     component: "proxy",
     image: "proxy-image",
     data: "proxy-data",
+    sockets: "proxy-sockets",
     container: "proxy",
     dockerData: `fleet-${stack}-proxy-data`,
+    dockerSockets: `fleet-${stack}-sockets`,
     dockerContainer: `fleet-${stack}-proxy`,
   } as const;
 }
@@ -58,7 +60,7 @@ export function backupHostDir(backupDir: string, instance: string): string {
 }
 
 /** What a label is for: `fleet.role`. */
-export type Role = "app" | "backup" | "proxy" | "data" | "backups";
+export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets";
 
 /** A Docker label as the docker provider takes it. */
 export interface Label {

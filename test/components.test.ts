@@ -94,7 +94,8 @@ const VOLUMES = [
 ];
 
 const IMAGE = "sha256:0123456789abcdef";
-const PROXY = { containerName: "fleet-dev-proxy", adminPort: 2019 };
+const PROXY = { containerName: "fleet-dev-proxy", adminPort: 2019, socketsVolume: "fleet-dev-sockets" };
+const SOCKETS = { containerPath: "/sockets", volumeName: "fleet-dev-sockets" };
 
 function appArgs(s: InstanceSpec, extra: Partial<AppInstanceModule.AppInstanceArgs> = {}) {
   return { stack: "dev", spec: s, version: s.version ?? "1.0.0", image: IMAGE, proxy: PROXY, ...extra };
@@ -157,21 +158,23 @@ describe("AppInstance", () => {
             "PORT=8080",
             "DATA_DIR=/data",
             "BACKUP_DIR=/backups",
+            "APP_SOCKET_DIR=/sockets/homebrews",
             "[secret]",
           ],
+          destroyGraceSeconds: 15,
           healthcheck: {
-            interval: "5s",
+            interval: "2s",
             retries: 3,
             startPeriod: "10s",
-            tests: ["CMD", "node", "dist/healthcheck.js"],
+            tests: components.HEALTH_PROBE,
             timeout: "3s",
           },
           image: IMAGE,
           labels: labels("app", { "fleet.instance": "homebrews", "fleet.version": "1.0.0" }),
-          ports: [{ internal: 8080, ip: "127.0.0.1" }],
-          volumes: VOLUMES,
+          stopTimeout: 15,
+          volumes: [...VOLUMES, SOCKETS],
           wait: true,
-          waitTimeout: 44,
+          waitTimeout: 35,
         },
         {
           dependsOn: ["homebrews-pre-update-backup"],
@@ -211,12 +214,13 @@ describe("AppInstance", () => {
           create: ROUTE_UPSERT_SCRIPT,
           delete: ROUTE_DELETE_SCRIPT,
           environment: {
+            FLEET_CONTAINER_ID: "<<homebrews-app.id>>",
             FLEET_INSTANCE: "homebrews",
             FLEET_PROXY: "fleet-dev-proxy",
             FLEET_PROXY_ADMIN_PORT: "2019",
             FLEET_SITE_BLOCK:
-              "# fleet instance homebrews\n:5001 {\n\treverse_proxy 127.0.0.1:<<homebrews-app.ports[0].external>> {\n" +
-              "\t\tlb_try_duration 5s\n\t}\n}\n",
+              "# fleet instance homebrews\n:5001 {\n\treverse_proxy unix//data/routes/homebrews.sock {\n" +
+              "\t\tlb_try_duration 5s\n\t\ttransport http {\n\t\t\tkeepalive off\n\t\t}\n\t}\n}\n",
           },
           update: ROUTE_UPSERT_SCRIPT,
         },
@@ -275,7 +279,7 @@ describe("AppInstance", () => {
         interval: "1m0s",
         retries: 5,
         startPeriod: "1m30s",
-        tests: ["CMD", "node", "dist/healthcheck.js"],
+        tests: components.HEALTH_PROBE,
         timeout: "1.5s",
       },
     ]);
@@ -328,6 +332,7 @@ describe("AppInstance", () => {
       "PORT=8080",
       "DATA_DIR=/data",
       "BACKUP_DIR=/backups",
+      "APP_SOCKET_DIR=/sockets/homebrews",
       "LOG_LEVEL=debug",
       "[secret]",
       "[secret]",
@@ -348,6 +353,7 @@ describe("AppInstance", () => {
     expect(byName["homebrews-app"]!.inputs["volumes"]).toEqual([
       { containerPath: "/data", volumeName: "fleet-dev-homebrews-data" },
       { containerPath: "/backups", hostPath: "/srv/backups/homebrews" },
+      SOCKETS,
     ]);
     for (const name of ["homebrews-pre-update-backup", "homebrews-route"]) {
       expect((byName[name]!.inputs["environment"] as Record<string, string>)["DOCKER_HOST"]).toBe("ssh://deploy@host");
@@ -369,8 +375,20 @@ describe("AppInstance", () => {
       ],
     ).toBe(
       "# fleet instance homebrews\n:5001, brews.example.com {\n" +
-        "\treverse_proxy 127.0.0.1:<<homebrews-app.ports[0].external>> {\n\t\tlb_try_duration 5s\n\t}\n}\n",
+        "\treverse_proxy unix//data/routes/homebrews.sock {\n" +
+        "\t\tlb_try_duration 5s\n\t\ttransport http {\n\t\t\tkeepalive off\n\t\t}\n\t}\n}\n",
     );
+  });
+
+  test("the health probe is bash's /dev/tcp, no language runtime; the stop grace outlasts the app's drain", () => {
+    expect(components.HEALTH_PROBE).toEqual([
+      "CMD",
+      "bash",
+      "-c",
+      "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /api/health HTTP/1.0\\r\\n\\r\\n' >&3 && " +
+        'read -r _ code _ <&3 && [ "$code" = 200 ] || { echo "GET /api/health: ${code:-no answer}"; exit 1; }',
+    ]);
+    expect(components.STOP_GRACE_SECONDS).toBe(15);
   });
 
   test("container options: create-first, replace on any change, wait for health, after the previous wave", async () => {
@@ -390,11 +408,12 @@ describe("AppInstance", () => {
       replaceOnChanges: ["*"],
       ignoreChanges: ["logOpts"],
     });
+    // No published port: nothing Docker re-assigns at start, nothing reachable but through the proxy.
     expect([beta.inputs["wait"], beta.inputs["waitTimeout"], beta.inputs["name"], beta.inputs["ports"]]).toEqual([
       true,
-      44,
+      35,
       undefined,
-      [{ internal: 8080, ip: "127.0.0.1" }],
+      undefined,
     ]);
   });
 });
@@ -480,6 +499,12 @@ describe("FleetProxy", () => {
         { labels: labels("data"), name: "fleet-dev-proxy-data" },
         { retainOnDelete: true },
       ),
+      resource("docker:index/volume:Volume", "proxy-sockets", "proxy", {
+        driver: "local",
+        driverOpts: { device: "tmpfs", o: "mode=1777", type: "tmpfs" },
+        labels: labels("sockets"),
+        name: "fleet-dev-sockets",
+      }),
       resource(
         "docker:index/container:Container",
         "proxy",
@@ -502,10 +527,13 @@ describe("FleetProxy", () => {
               file: "/etc/caddy/Caddyfile",
             },
           ],
-          volumes: [{ containerPath: "/data", volumeName: "fleet-dev-proxy-data" }],
+          volumes: [
+            { containerPath: "/data", volumeName: "fleet-dev-proxy-data" },
+            { containerPath: "/sockets", readOnly: true, volumeName: "fleet-dev-sockets" },
+          ],
         },
         { ignoreChanges: ["logOpts"] },
-        ["proxy-image", "proxy-data"],
+        ["proxy-image", "proxy-data", "proxy-sockets"],
       ),
     ]);
     expect(outputs).toEqual({ containerName: "fleet-dev-proxy" });

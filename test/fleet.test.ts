@@ -39,7 +39,7 @@ describe("parseInstanceText", () => {
         port: 5001,
         env: { LOG_LEVEL: "debug", MAX_ITEMS: "20", PUBLIC_READ: "true" },
         resources: { memory: "256m", cpus: 0.5 },
-        healthcheck: { interval: "5s", timeout: "3s", startPeriod: "10s", retries: 3 },
+        healthcheck: { interval: "2s", timeout: "3s", startPeriod: "10s", retries: 3 },
         backup: { schedule: "0 3 * * *", keep: 14, enabled: true },
         rollout: { wave: 0, canary: false },
       },

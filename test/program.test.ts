@@ -108,6 +108,7 @@ describe("render shape", () => {
       ["fleet:index:FleetProxy", "proxy", null],
       ["docker:index/remoteImage:RemoteImage", "proxy-image", "proxy"],
       ["docker:index/volume:Volume", "proxy-data", "proxy"],
+      ["docker:index/volume:Volume", "proxy-sockets", "proxy"],
       ["docker:index/container:Container", "proxy", "proxy"],
       ...["homebrews", "projects"].flatMap((n) => [
         ["fleet:index:AppInstance", n, null],
@@ -134,7 +135,7 @@ describe("render shape", () => {
 describe("the readable table (render without --json)", () => {
   test("one row per resource with its options, then the outputs", () => {
     const lines = renderTable(examples).split("\n");
-    expect(lines[0]).toBe("project fleet, stack dev, 22 resources");
+    expect(lines[0]).toBe("project fleet, stack dev, 23 resources");
     expect(lines).toContainEqual(
       expect.stringMatching(
         /^│ docker:Container +│ homebrews-app +│ homebrews +│ homebrews-pre-update-backup +│ deleteBeforeReplace=false +│$/,
@@ -277,12 +278,11 @@ describe("proxy configuration rendered by the program", () => {
     Object.fromEntries(
       r.resources.filter((x) => x.name.endsWith("-route")).map((x) => [x.name, env(x)["FLEET_SITE_BLOCK"]]),
     );
-  const upstream = (name: string) => `<<${name}-app.ports[0].external>>`;
   const caddyfile = (r: RenderResult) => (named(r, "proxy").inputs["uploads"] as { content: string }[])[0]!.content;
 
   test("1 instance", () => {
     expect(sites(single)).toEqual({
-      "homebrews-route": siteBlock({ instance: "homebrews", port: 5001, upstreamPort: upstream("homebrews") }),
+      "homebrews-route": siteBlock({ instance: "homebrews", port: 5001 }),
     });
     expect(caddyfile(single)).toBe(mainCaddyfile({ adminPort: 2019 }));
   });
@@ -290,11 +290,11 @@ describe("proxy configuration rendered by the program", () => {
   test("2 instances", () => {
     expect(sites(examples)).toEqual({
       "homebrews-route":
-        "# fleet instance homebrews\n:5001 {\n\treverse_proxy 127.0.0.1:<<homebrews-app.ports[0].external>> {\n" +
-        "\t\tlb_try_duration 5s\n\t}\n}\n",
+        "# fleet instance homebrews\n:5001 {\n\treverse_proxy unix//data/routes/homebrews.sock {\n" +
+        "\t\tlb_try_duration 5s\n\t\ttransport http {\n\t\t\tkeepalive off\n\t\t}\n\t}\n}\n",
       "projects-route":
-        "# fleet instance projects\n:5002 {\n\treverse_proxy 127.0.0.1:<<projects-app.ports[0].external>> {\n" +
-        "\t\tlb_try_duration 5s\n\t}\n}\n",
+        "# fleet instance projects\n:5002 {\n\treverse_proxy unix//data/routes/projects.sock {\n" +
+        "\t\tlb_try_duration 5s\n\t\ttransport http {\n\t\t\tkeepalive off\n\t\t}\n\t}\n}\n",
     });
     expect(caddyfile(examples)).toBe(mainCaddyfile({ adminPort: 2019 }));
   });
@@ -302,11 +302,7 @@ describe("proxy configuration rendered by the program", () => {
   test("10 instances", () => {
     const expected: Record<string, string> = {};
     for (let k = 0; k < 10; k++) {
-      expected[`app-${k}-route`] = siteBlock({
-        instance: `app-${k}`,
-        port: 6000 + k,
-        upstreamPort: upstream(`app-${k}`),
-      });
+      expected[`app-${k}-route`] = siteBlock({ instance: `app-${k}`, port: 6000 + k });
     }
     expect(sites(ten)).toEqual(expected);
     expect(caddyfile(ten)).toBe(mainCaddyfile({ adminPort: 2019 }));
@@ -366,6 +362,7 @@ describe("stack config variants", () => {
       "PORT=8080",
       "DATA_DIR=/data",
       "BACKUP_DIR=/backups",
+      "APP_SOCKET_DIR=/sockets/homebrews",
       "LOG_LEVEL=info",
       "[secret]",
       "[secret]",

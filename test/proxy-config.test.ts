@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { mainCaddyfile, siteBlock, siteFile } from "../components/proxy-config";
+import { mainCaddyfile, routeLink, siteBlock, siteFile, socketDir } from "../components/proxy-config";
 
 /** The whole proxy configuration of a fleet: the main Caddyfile and every site file. */
-function proxyFiles(instances: { name: string; port: number; upstream: number; domain?: string }[]) {
+function proxyFiles(instances: { name: string; port: number; domain?: string }[]) {
   return {
     "/etc/caddy/Caddyfile": mainCaddyfile({ adminPort: 2019 }),
     ...Object.fromEntries(
@@ -11,7 +11,6 @@ function proxyFiles(instances: { name: string; port: number; upstream: number; d
         siteBlock({
           instance: i.name,
           port: i.port,
-          upstreamPort: i.upstream,
           ...(i.domain ? { domain: i.domain } : {}),
         }),
       ]),
@@ -29,12 +28,15 @@ const MAIN = [
   "",
 ].join("\n");
 
-function site(name: string, addresses: string, upstream: number): string {
+function site(name: string, addresses: string): string {
   return [
     `# fleet instance ${name}`,
     `${addresses} {`,
-    `\treverse_proxy 127.0.0.1:${upstream} {`,
+    `\treverse_proxy unix//data/routes/${name}.sock {`,
     "\t\tlb_try_duration 5s",
+    "\t\ttransport http {",
+    "\t\t\tkeepalive off",
+    "\t\t}",
     "\t}",
     "}",
     "",
@@ -47,36 +49,36 @@ describe("proxy configuration", () => {
   });
 
   test("1 instance", () => {
-    expect(proxyFiles([{ name: "homebrews", port: 5001, upstream: 32768 }])).toEqual({
+    expect(proxyFiles([{ name: "homebrews", port: 5001 }])).toEqual({
       "/etc/caddy/Caddyfile": MAIN,
-      "/data/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
+      "/data/sites/homebrews.caddy": site("homebrews", ":5001"),
     });
   });
 
   test("2 instances, one with a domain", () => {
     expect(
       proxyFiles([
-        { name: "homebrews", port: 5001, upstream: 32768 },
-        { name: "projects", port: 5002, upstream: 32769, domain: "projects.example.com" },
+        { name: "homebrews", port: 5001 },
+        { name: "projects", port: 5002, domain: "projects.example.com" },
       ]),
     ).toEqual({
       "/etc/caddy/Caddyfile": MAIN,
-      "/data/sites/homebrews.caddy": site("homebrews", ":5001", 32768),
-      "/data/sites/projects.caddy": site("projects", ":5002, projects.example.com", 32769),
+      "/data/sites/homebrews.caddy": site("homebrews", ":5001"),
+      "/data/sites/projects.caddy": site("projects", ":5002, projects.example.com"),
     });
   });
 
   test("10 instances: one site file each, the main Caddyfile unchanged", () => {
-    const instances = Array.from({ length: 10 }, (_, k) => ({ name: `app-${k}`, port: 6000 + k, upstream: 40000 + k }));
+    const instances = Array.from({ length: 10 }, (_, k) => ({ name: `app-${k}`, port: 6000 + k }));
     const expected: Record<string, string> = { "/etc/caddy/Caddyfile": MAIN };
-    for (let k = 0; k < 10; k++) expected[`/data/sites/app-${k}.caddy`] = site(`app-${k}`, `:${6000 + k}`, 40000 + k);
+    for (let k = 0; k < 10; k++) expected[`/data/sites/app-${k}.caddy`] = site(`app-${k}`, `:${6000 + k}`);
     expect(proxyFiles(instances)).toEqual(expected);
   });
 
-  test("a site block with a placeholder upstream (as render shows it)", () => {
-    expect(siteBlock({ instance: "homebrews", port: 5001, upstreamPort: "<<homebrews-app.ports[0].external>>" })).toBe(
-      "# fleet instance homebrews\n:5001 {\n\treverse_proxy 127.0.0.1:<<homebrews-app.ports[0].external>> {\n" +
-        "\t\tlb_try_duration 5s\n\t}\n}\n",
-    );
+  test("the paths of an instance's socket directory and route", () => {
+    expect([socketDir("homebrews"), routeLink("homebrews")]).toEqual([
+      "/sockets/homebrews",
+      "/data/routes/homebrews.sock",
+    ]);
   });
 });

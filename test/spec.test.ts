@@ -22,7 +22,7 @@ describe("instance file defaults", () => {
       port: 5001,
       env: {},
       resources: { memory: "256m", cpus: 0.5 },
-      healthcheck: { interval: "5s", timeout: "3s", startPeriod: "10s", retries: 3 },
+      healthcheck: { interval: "2s", timeout: "3s", startPeriod: "10s", retries: 3 },
       backup: { schedule: "0 3 * * *", keep: 14, enabled: true },
       rollout: { wave: 0, canary: false },
     });
@@ -81,6 +81,7 @@ describe("units", () => {
 
   test.each([
     [{ interval: "5s", timeout: "3s", startPeriod: "10s", retries: 3 }, 44],
+    [{ interval: "2s", timeout: "3s", startPeriod: "10s", retries: 3 }, 35],
     [{ interval: "10s", timeout: "5s", startPeriod: "30s", retries: 5 }, 115],
     [{ interval: "500ms", timeout: "250ms", startPeriod: "1s", retries: 1 }, 12],
   ])("waitTimeoutSeconds(%o) = %s", (hc, seconds) => {

@@ -27,6 +27,10 @@ const envSchema = z.object({
     .string()
     .refine((v) => path.isAbsolute(v), { error: "must be an absolute path, e.g. /backups" })
     .default("/backups"),
+  APP_SOCKET_DIR: z
+    .string()
+    .refine((v) => path.isAbsolute(v), { error: "must be an absolute path, e.g. /sockets/homebrews" })
+    .optional(),
   APP_NAME: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
@@ -56,6 +60,8 @@ export interface Config {
   readonly host: string;
   readonly dataDir: string;
   readonly backupDir: string;
+  /** Directory of the server's unix socket `<dir>/<hostname>.sock` (the proxy's upstream); undefined: TCP only. */
+  readonly socketDir: string | undefined;
   readonly appName: string;
   readonly appTitle: string;
   /** Undefined only for CLI commands that do not need it. */
@@ -107,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, { requireAdminToken = true }:
     host: e.HOST,
     dataDir: e.DATA_DIR,
     backupDir: e.BACKUP_DIR,
+    socketDir: e.APP_SOCKET_DIR,
     appName: e.APP_NAME,
     appTitle: e.APP_TITLE,
     adminToken: e.ADMIN_TOKEN,

@@ -1,10 +1,59 @@
+import { mkdirSync, unlinkSync } from "node:fs";
+import http from "node:http";
+import { hostname } from "node:os";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app";
 import { loadConfigOrExit } from "./config";
 import { AppContext } from "./context";
 import { MigrationError } from "./migrations";
 
-/** How long a graceful shutdown may take before the process exits anyway. */
+/**
+ * How long a graceful shutdown may take before the process exits anyway. The container's stop
+ * grace period is longer (components/app-instance.ts, STOP_GRACE_SECONDS), so Docker's SIGKILL
+ * never cuts a drain short.
+ */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** While draining, connections that became idle are closed this often. */
+const IDLE_SWEEP_MS = 100;
+
+/** Removes a file; a missing one is fine. */
+function unlinkIfPresent(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
+
+/**
+ * The second listener: `<dir>/<hostname>.sock`, served by the same Fastify routing as the TCP
+ * port. It is the fleet proxy's upstream (a path that survives restarts, unlike a published port);
+ * Docker sets the hostname to the container's short id, which stays the same across restarts, and
+ * the route command links to exactly that path. A socket left by a killed process would make
+ * listen fail with EADDRINUSE, so a stale file is removed first.
+ */
+async function listenOnSocket(app: FastifyInstance, dir: string): Promise<{ server: http.Server; file: string }> {
+  const file = path.join(dir, `${hostname()}.sock`);
+  mkdirSync(dir, { recursive: true });
+  unlinkIfPresent(file);
+  const server = http.createServer(app.routing);
+  server.keepAliveTimeout = app.server.keepAliveTimeout;
+  server.headersTimeout = app.server.headersTimeout;
+  server.requestTimeout = app.server.requestTimeout;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(file, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return { server, file };
+}
+
+function closed(server: http.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
@@ -20,19 +69,36 @@ async function main(): Promise<void> {
   }
   const app = await buildApp(ctx);
 
+  // Responses still being worked on when SIGTERM arrives get `Connection: close`, so the client
+  // does not reuse a connection that is about to go away (Node answers them keep-alive otherwise).
+  const inFlight = new Set<http.ServerResponse>();
+  const track = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
+  };
+
+  let socket: { server: http.Server; file: string } | undefined;
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, "shutting down: draining requests");
+    app.log.info({ signal, inFlight: inFlight.size }, "shutting down: draining requests");
     const timer = setTimeout(() => {
-      app.log.error("shutdown took longer than 10 s, exiting");
+      app.log.error({ inFlight: inFlight.size }, "shutdown took longer than 10 s, exiting");
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS);
     timer.unref();
-    app
-      .close()
+    for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
+    // server.close() stops accepting and closes the connections idle right now; a keep-alive
+    // connection whose response finishes later becomes idle later, so sweep until both are closed.
+    const sweep = setInterval(() => {
+      socket?.server.closeIdleConnections();
+      app.server.closeIdleConnections();
+    }, IDLE_SWEEP_MS);
+    Promise.all([socket ? closed(socket.server) : undefined, app.close()])
       .then(() => {
+        clearInterval(sweep);
+        if (socket) unlinkIfPresent(socket.file);
         ctx.close();
         app.log.info("closed");
         process.exit(0);
@@ -45,6 +111,13 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
 
+  await app.ready();
+  app.server.prependListener("request", track);
+  // The socket first: once the TCP port answers (the healthcheck), the proxy's upstream exists.
+  if (config.socketDir !== undefined) {
+    socket = await listenOnSocket(app, config.socketDir);
+    socket.server.prependListener("request", track);
+  }
   await app.listen({ port: config.port, host: config.host });
 }
 

@@ -21,6 +21,7 @@ describe("environment", () => {
       host: "0.0.0.0",
       dataDir: "/data",
       backupDir: "/backups",
+      socketDir: undefined,
       appName: "fleet",
       appTitle: "Fleet",
       adminToken: TOKEN,
@@ -37,6 +38,7 @@ describe("environment", () => {
     [{ PORT: "http" }, ['PORT="http": must be an integer from 1 to 65535']],
     [{ PORT: "70000" }, ['PORT="70000": must be an integer from 1 to 65535']],
     [{ DATA_DIR: "data" }, ['DATA_DIR="data": must be an absolute path, e.g. /data']],
+    [{ APP_SOCKET_DIR: "sockets" }, ['APP_SOCKET_DIR="sockets": must be an absolute path, e.g. /sockets/homebrews']],
     [
       { APP_NAME: "Home Brews" },
       ['APP_NAME="Home Brews": must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit (e.g. homebrews)'],

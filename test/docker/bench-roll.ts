@@ -1,140 +1,121 @@
 /**
- * `npm run bench:roll`: rolls generated fleets of 3 and 10 instances from v1 to v2 on the real
- * Docker engine (through the docker tier's replayer), under a steady load through the proxy, and
- * prints per instance the cutover time (the new app container's start to its route switching),
- * the total roll time and the failed requests. Method and measured numbers: docs/roll-benchmark.md.
+ * `npm run bench:roll`: the roll benchmark on the real Docker engine, through the docker tier's
+ * replayer, with the instance files' default healthcheck. In one run it measures:
+ *
+ * 1. the cost of an instance: one health probe's CPU and an idle instance's CPU over 60 s, probes
+ *    included (the container's cgroup: cpu.stat usage_usec on cgroup v2, cpuacct.usage on v1);
+ * 2. a fleet of 3 rolled at once: the app's cold start (container start to "Server listening")
+ *    and the cutover (container start to route switched);
+ * 3. a fleet of 10: the steady-state capacity of proxy plus apps (requests per second with a new
+ *    connection per request, and with kept-alive connections), then consecutive rolls of all 10 at
+ *    once under each kind of load at a share of that capacity: failed requests, cutover, roll total.
+ *
+ * Method, goals and measured numbers: docs/roll-benchmark.md.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { BASE_IMAGE, buildAppImage, cleanUp, engineAvailable, PROXY_IMAGE, render, ROOT } from "./engine";
+import { HEALTH_PROBE } from "../../components/app-instance";
+import { DEFAULTS, durationSeconds } from "../../components/spec";
+import {
+  BASE_IMAGE,
+  buildAppImage,
+  cleanUp,
+  engineAvailable,
+  portBlock,
+  PROXY_IMAGE,
+  render,
+  ROOT,
+  tierConfig,
+  writeFleet,
+} from "./engine";
 import { startLoad, type LoadResult } from "./load";
-import { docker, Replayer } from "./replay";
+import { docker, Replayer, type Render } from "./replay";
 
-const USAGE = `usage: npm run bench:roll -- [--sizes 3,10] [--rps 55] [--backups]
+const USAGE = `usage: npm run bench:roll -- [--size 10] [--small 3] [--rolls 10] [--share 0.5] [--idle 60]
 
-  --sizes    fleet sizes to roll, comma-separated (default 3,10)
-  --rps      requests per second per instance through the proxy (default 55)
-  --backups  enable backups (pre-update backup and sidecar); off by default`;
+  --size   instances of the big fleet, rolled at once (default 10)
+  --small  instances of the small fleet, for cold start and cutover (default 3)
+  --rolls  consecutive rolls of the big fleet under each kind of load (default 10)
+  --share  load as a share of the measured capacity (default 0.5)
+  --idle   seconds of the idle measurement (default 60)`;
 
 const RUN_ID = randomBytes(3).toString("hex");
 const REPO = `fleet-bench-${RUN_ID}/app`;
+const VERSIONS = ["1.0.0", "2.0.0"] as const;
+const INTERVAL_S = durationSeconds(DEFAULTS.healthcheck.interval);
 
-/** One instance's numbers from a roll. */
-interface InstanceRow {
-  readonly name: string;
-  /** Milliseconds since the roll started. */
-  readonly started: number;
-  readonly healthy: number;
-  readonly routed: number;
-  readonly load: LoadResult;
-}
+const s = (ms: number) => (ms / 1000).toFixed(2);
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One fleet size's numbers. */
-interface SizeResult {
-  readonly size: number;
-  readonly createMs: number;
-  readonly rollMs: number;
-  readonly lastRouteMs: number;
-  readonly rows: InstanceRow[];
-}
-
-/** Instance files: every instance in wave 0 without a canary, so the whole fleet rolls in parallel. */
-async function generateFleet(size: number, firstPort: number, backups: boolean): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "fleet-bench-roll-"));
-  for (let k = 1; k <= size; k++) {
-    const lines = [
-      `title: Bench ${k}`,
-      `port: ${firstPort + k - 1}`,
-      // As test/docker/fleet/*.yaml: a check every second instead of every 5 s.
-      "healthcheck:",
-      "  interval: 1s",
-      "  timeout: 3s",
-      "  startPeriod: 10s",
-      "  retries: 3",
-      "backup:",
-      ...(backups ? ['  schedule: "0 3 * * *"', "  keep: 2"] : ["  enabled: false"]),
-      "rollout:",
-      "  wave: 0",
-    ];
-    await writeFile(join(dir, `roll-${String(k).padStart(2, "0")}.yaml`), `${lines.join("\n")}\n`);
-  }
-  return dir;
-}
-
-/** Docker's StartedAt has nanoseconds; Date.parse wants at most milliseconds. */
-function startedAtMs(iso: string): number {
+/** Docker's timestamps have nanoseconds; Date.parse wants at most milliseconds. */
+function dockerTimeMs(iso: string): number {
   const ms = Date.parse(iso.replace(/(\.\d{3})\d*Z$/, "$1Z"));
-  if (Number.isNaN(ms)) throw new Error(`bench:roll: cannot read container start time ${JSON.stringify(iso)}`);
+  if (Number.isNaN(ms)) throw new Error(`bench:roll: cannot read time ${JSON.stringify(iso)}`);
   return ms;
 }
 
-async function rollOnce(size: number, firstPort: number, rps: number, backups: boolean): Promise<SizeResult> {
-  const stack = `bench${RUN_ID}n${size}`;
-  const dir = await generateFleet(size, firstPort, backups);
-  const names = Array.from({ length: size }, (_, k) => `roll-${String(k + 1).padStart(2, "0")}`);
-  const config = {
-    "fleet:image": REPO,
-    "fleet:proxyImage": PROXY_IMAGE,
-    "fleet:proxyAdminPort": String(20000 + Math.floor(Math.random() * 9000)),
-  };
-  const replayer = new Replayer();
-  try {
-    const v1 = await render({ instances: dir, version: "1.0.0", stack, config });
-    const v2 = await render({ instances: dir, version: "2.0.0", stack, config });
-    const t = Date.now();
-    await replayer.apply(v1);
-    const createMs = Date.now() - t;
-    console.error(`bench:roll: ${size} instances created at v1 in ${(createMs / 1000).toFixed(1)} s`);
-
-    const loads = names.map((n, k) => ({
-      name: n,
-      load: startLoad(`http://127.0.0.1:${firstPort + k}/api/health`, rps),
-    }));
-    let rollMs = 0;
-    let rollStart = 0;
-    const from = replayer.events.length;
-    let failure: unknown;
-    try {
-      await new Promise((r) => setTimeout(r, 1000));
-      rollStart = Date.now();
-      await replayer.apply(v2);
-      rollMs = Date.now() - rollStart;
-      // Keep loading while nothing changes any more, as the tier does.
-      await new Promise((r) => setTimeout(r, 1500));
-    } catch (e) {
-      failure = e;
-    }
-    const totals = await Promise.all(loads.map((l) => l.load.stop()));
-    if (failure) throw failure;
-    console.error(`bench:roll: ${size} instances rolled to v2 in ${(rollMs / 1000).toFixed(1)} s`);
-
-    const events = replayer.events.slice(from);
-    const at = (step: string, name: string): number => {
-      const e = events.find((x) => x.step === step && x.name === name);
-      if (!e) throw new Error(`bench:roll: no "${step} ${name}" step in the roll`);
-      return e.at - rollStart;
-    };
-    const rows: InstanceRow[] = [];
-    for (const [k, n] of names.entries()) {
-      const container = replayer.outputs(`${n}-app`).name as string;
-      const started = startedAtMs(await docker(["inspect", "--format", "{{.State.StartedAt}}", container]));
-      rows.push({
-        name: n,
-        started: started - rollStart,
-        healthy: at("replace", `${n}-app`),
-        routed: at("update", `${n}-route`),
-        load: totals[k]!,
-      });
-    }
-    return { size, createMs, rollMs, lastRouteMs: Math.max(...rows.map((r) => r.routed)), rows };
-  } finally {
-    await cleanUp(stack, []);
-    await rm(dir, { recursive: true, force: true });
+/** CPU time of a container so far, in microseconds, from its cgroup (v2, else v1 with the cgroupfs driver). */
+function cpuUsec(id: string): number {
+  const v2 = [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`];
+  for (const file of v2) {
+    if (existsSync(file)) return Number(/^usage_usec (\d+)$/m.exec(readFileSync(file, "utf8"))![1]);
   }
+  const v1 = [
+    `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`,
+    `/sys/fs/cgroup/cpu,cpuacct/docker/${id}/cpuacct.usage`,
+  ];
+  for (const file of v1) if (existsSync(file)) return Number(readFileSync(file, "utf8").trim()) / 1000;
+  throw new Error(`bench:roll: no cgroup CPU accounting found for container ${id.slice(0, 12)} (local engine only)`);
+}
+
+/** A fleet on the engine: its stack, instance names, ports, replayer and renders. */
+interface Fleet {
+  readonly stack: string;
+  readonly names: string[];
+  readonly ports: number[];
+  readonly replayer: Replayer;
+  readonly renders: Record<(typeof VERSIONS)[number], Render>;
+}
+
+async function createFleet(label: string, size: number): Promise<Fleet> {
+  const stack = `bench${RUN_ID}${label}`;
+  const first = portBlock(30000, 20000);
+  const names = Array.from({ length: size }, (_, k) => `roll-${String(k + 1).padStart(2, "0")}`);
+  const ports = names.map((_, k) => first + k);
+  // The instance files' defaults: what users run.
+  const dir = await writeFleet(
+    names.map((name, k) => ({ name, port: ports[k]! })),
+    { defaultHealthcheck: true },
+  );
+  const config = tierConfig(REPO, portBlock(20000, 9000) + 9);
+  const renders = {
+    "1.0.0": await render({ instances: dir, version: "1.0.0", stack, config }),
+    "2.0.0": await render({ instances: dir, version: "2.0.0", stack, config }),
+  };
+  await rm(dir, { recursive: true, force: true });
+  const replayer = new Replayer();
+  const t = Date.now();
+  await replayer.apply(renders["1.0.0"]);
+  console.error(`bench:roll: ${size} instances created in ${s(Date.now() - t)} s`);
+  return { stack, names, ports, replayer, renders };
+}
+
+/** One roll's numbers. */
+interface Roll {
+  readonly totalMs: number;
+  /** Per instance: new container start to route switched. */
+  readonly cutoverMs: number[];
+  /** Per instance: new container start to "Server listening" in its log. */
+  readonly coldStartMs: number[];
+  readonly loads: LoadResult[];
 }
 
 function failed(l: LoadResult): number {
@@ -144,70 +125,94 @@ function failed(l: LoadResult): number {
   return non2xx + Object.values(l.errors).reduce((a, b) => a + b, 0);
 }
 
-function print(results: SizeResult[], rps: number): void {
-  const s = (ms: number) => (ms / 1000).toFixed(2);
-  const perInstance = new Table({
-    head: ["fleet", "instance", "started", "healthy", "route switched", "cutover", "requests", "req/s", "failed"],
-  });
-  for (const r of results) {
-    for (const row of r.rows) {
-      perInstance.push([
-        r.size,
-        row.name,
-        s(row.started),
-        s(row.healthy),
-        s(row.routed),
-        s(row.routed - row.started),
-        row.load.requests,
-        row.load.rps.toFixed(1),
-        failed(row.load),
-      ]);
-    }
+/** The app's start: the container's StartedAt and the time of its "Server listening" log line. */
+async function coldStart(container: string): Promise<{ started: number; listening: number }> {
+  const started = dockerTimeMs(await docker(["inspect", "--format", "{{.State.StartedAt}}", container]));
+  const out = await docker(["logs", container]);
+  for (const line of out.split("\n")) {
+    if (!line.includes("Server listening")) continue;
+    return { started, listening: (JSON.parse(line) as { time: number }).time };
   }
-  const totals = new Table({
-    head: [
-      "fleet",
-      "v1 create",
-      "roll total",
-      "last route switch",
-      "cutover min/median/max",
-      "requests",
-      "min req/s",
-      "failed",
-    ],
-  });
-  for (const r of results) {
-    const cut = r.rows.map((x) => x.routed - x.started).sort((a, b) => a - b);
-    totals.push([
-      r.size,
-      s(r.createMs),
-      s(r.rollMs),
-      s(r.lastRouteMs),
-      `${s(cut[0]!)} / ${s(cut[Math.floor((cut.length - 1) / 2)]!)} / ${s(cut.at(-1)!)}`,
-      r.rows.reduce((a, x) => a + x.load.requests, 0),
-      Math.min(...r.rows.map((x) => x.load.rps)).toFixed(1),
-      r.rows.reduce((a, x) => a + failed(x.load), 0),
-    ]);
+  throw new Error(`bench:roll: no "Server listening" in the log of ${container}`);
+}
+
+/** Rolls every instance of the fleet to `version` at once, under the loads `during` starts. */
+async function roll(
+  fleet: Fleet,
+  version: (typeof VERSIONS)[number],
+  loadPerInstance?: { rps: number; keepAlive: boolean },
+): Promise<Roll> {
+  const loads = loadPerInstance
+    ? fleet.ports.map((p) =>
+        startLoad(`http://127.0.0.1:${p}/api/health`, loadPerInstance.rps, undefined, {
+          keepAlive: loadPerInstance.keepAlive,
+        }),
+      )
+    : [];
+  const from = fleet.replayer.events.length;
+  let start = 0;
+  let totalMs = 0;
+  let failure: unknown;
+  try {
+    await sleep(1000);
+    start = Date.now();
+    await fleet.replayer.apply(fleet.renders[version]);
+    totalMs = Date.now() - start;
+    await sleep(1500);
+  } catch (e) {
+    failure = e;
   }
-  console.log("Times in seconds; started, healthy and route switched are measured from the start of the roll.");
-  console.log(`Load: ${rps} requests/s per instance through the proxy, a new connection per request (hey).`);
-  console.log(perInstance.toString());
-  for (const r of results) {
-    for (const row of r.rows.filter((x) => failed(x.load) > 0)) {
-      console.log(
-        `failed, fleet of ${r.size}, ${row.name}: status ${JSON.stringify(row.load.status)}, errors ${JSON.stringify(row.load.errors)}`,
-      );
-    }
+  const totals = await Promise.all(loads.map((l) => l.stop()));
+  if (failure) throw failure;
+  const events = fleet.replayer.events.slice(from);
+  const cutoverMs: number[] = [];
+  const coldStartMs: number[] = [];
+  for (const n of fleet.names) {
+    const routed = events.find((e) => e.step === "update" && e.name === `${n}-route`);
+    if (!routed) throw new Error(`bench:roll: no route switch for ${n}`);
+    const c = await coldStart(fleet.replayer.outputs(`${n}-app`).name as string);
+    cutoverMs.push(routed.at - c.started);
+    coldStartMs.push(c.listening - c.started);
   }
-  console.log(totals.toString());
+  return { totalMs, cutoverMs, coldStartMs, loads: totals };
+}
+
+/** Requests per second the whole fleet serves through the proxy with unlimited load for `seconds`. */
+async function capacity(fleet: Fleet, keepAlive: boolean, seconds = 10): Promise<number> {
+  const loads = fleet.ports.map((p) => startLoad(`http://127.0.0.1:${p}/api/health`, Infinity, 4, { keepAlive }));
+  await sleep(seconds * 1000);
+  const totals = await Promise.all(loads.map((l) => l.stop()));
+  return totals.reduce((a, t) => a + t.rps, 0);
+}
+
+/** CPU of one probe (ms) and of an idle instance (% of one core, probes included). */
+async function cost(fleet: Fleet, idleSeconds: number): Promise<{ probeMs: number; idlePercent: number }> {
+  const name = fleet.replayer.outputs(`${fleet.names[0]}-app`).name as string;
+  const id = await docker(["inspect", "--format", "{{.Id}}", name]);
+  await sleep(5000);
+  let u = cpuUsec(id);
+  let t = process.hrtime.bigint();
+  await sleep(idleSeconds * 1000);
+  const idleUsec = cpuUsec(id) - u;
+  const idleNs = Number(process.hrtime.bigint() - t);
+  const idleRate = idleUsec / (idleNs / 1000);
+  // The probe as Docker runs it (an exec in the container's cgroup), 30 times back to back.
+  const probes = 30;
+  u = cpuUsec(id);
+  t = process.hrtime.bigint();
+  for (let i = 0; i < probes; i++) await docker(["exec", name, ...HEALTH_PROBE.slice(1)]);
+  const probeUsec = cpuUsec(id) - u - idleRate * (Number(process.hrtime.bigint() - t) / 1000);
+  return { probeMs: probeUsec / probes / 1000, idlePercent: idleRate * 100 };
 }
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      sizes: { type: "string", default: "3,10" },
-      rps: { type: "string", default: "55" },
-      backups: { type: "boolean", default: false },
+      size: { type: "string", default: "10" },
+      small: { type: "string", default: "3" },
+      rolls: { type: "string", default: "10" },
+      share: { type: "string", default: "0.5" },
+      idle: { type: "string", default: "60" },
       help: { type: "boolean", default: false },
     },
   });
@@ -215,40 +220,155 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const sizes = values.sizes.split(",").map(Number);
-  const rps = Number(values.rps);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 50))
-    throw new Error(
-      `bench:roll: --sizes ${JSON.stringify(values.sizes)}: expected whole numbers from 1 to 50, such as 3,10`,
-    );
-  if (!Number.isFinite(rps) || rps < 1)
-    throw new Error(`bench:roll: --rps ${JSON.stringify(values.rps)}: expected a positive number, such as 55`);
+  const int = (flag: string, v: string, lo: number, hi: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < lo || n > hi)
+      throw new Error(`bench:roll: --${flag} ${JSON.stringify(v)}: expected a whole number from ${lo} to ${hi}`);
+    return n;
+  };
+  const size = int("size", values.size, 1, 50);
+  const small = int("small", values.small, 1, 50);
+  const rolls = int("rolls", values.rolls, 1, 100);
+  const idle = int("idle", values.idle, 5, 600);
+  const share = Number(values.share);
+  if (!(share > 0 && share <= 1))
+    throw new Error(`bench:roll: --share ${JSON.stringify(values.share)}: expected a number in (0, 1]`);
   if (!engineAvailable()) throw new Error("bench:roll: no Docker engine answers (bash .ci/setup-docker.sh)");
 
-  console.error(`bench:roll: images ${REPO}, base ${BASE_IMAGE}, proxy ${PROXY_IMAGE}`);
+  console.error(
+    `bench:roll: images ${REPO}, base ${BASE_IMAGE}, proxy ${PROXY_IMAGE}, healthcheck interval ${INTERVAL_S} s`,
+  );
+  const stacks = [`bench${RUN_ID}small`, `bench${RUN_ID}big`];
   const interrupted = () => {
     console.error("bench:roll: interrupted, cleaning up");
-    void Promise.all(sizes.map((n) => cleanUp(`bench${RUN_ID}n${n}`, [REPO]))).finally(() => process.exit(130));
+    void Promise.all(stacks.map((st) => cleanUp(st, [REPO]))).finally(() => process.exit(130));
   };
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
+  const load = (await import("node:os")).loadavg();
   try {
     const t = Date.now();
-    // Both versions from the same app/ with the real Dockerfile; only VERSION differs, so the
-    // second build is mostly the layer cache.
     await buildAppImage(`${REPO}:1.0.0`, join(ROOT, "app"), "1.0.0");
     await buildAppImage(`${REPO}:2.0.0`, join(ROOT, "app"), "2.0.0");
-    console.error(`bench:roll: images built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    const results: SizeResult[] = [];
-    let firstPort = 18201;
-    for (const size of sizes) {
-      results.push(await rollOnce(size, firstPort, rps, values.backups));
-      firstPort += 100;
+    console.error(`bench:roll: images built in ${s(Date.now() - t)} s`);
+
+    const smallFleet = await createFleet("small", small);
+    const costs = await cost(smallFleet, idle);
+    console.error(
+      `bench:roll: probe ${costs.probeMs.toFixed(2)} ms CPU, idle ${costs.idlePercent.toFixed(3)} % of a core`,
+    );
+    const smallRoll = await roll(smallFleet, "2.0.0");
+    await cleanUp(smallFleet.stack, []);
+
+    const big = await createFleet("big", size);
+    const capNew = await capacity(big, false);
+    const capKeep = await capacity(big, true);
+    console.error(
+      `bench:roll: capacity ${capNew.toFixed(0)} req/s (new connections), ${capKeep.toFixed(0)} req/s (keep-alive)`,
+    );
+    const series: { kind: string; rps: number; rolls: Roll[] }[] = [];
+    let v = 1;
+    for (const [kind, cap, keepAlive] of [
+      ["new connection per request", capNew, false],
+      ["keep-alive", capKeep, true],
+    ] as const) {
+      const rps = (cap * share) / size;
+      const done: Roll[] = [];
+      for (let i = 0; i < rolls; i++) {
+        const r = await roll(big, VERSIONS[v % 2]!, { rps, keepAlive });
+        v++;
+        console.error(
+          `bench:roll: ${kind} roll ${i + 1}: total ${s(r.totalMs)} s, cutover median ${s(median(r.cutoverMs))} s, failed ${r.loads.reduce((a, l) => a + failed(l), 0)}`,
+        );
+        done.push(r);
+      }
+      series.push({ kind, rps: rps * size, rolls: done });
     }
-    print(results, rps);
-    return results.every((r) => r.rows.every((x) => failed(x.load) === 0)) ? 0 : 1;
+    await cleanUp(big.stack, []);
+
+    const coldMedian = median(smallRoll.coldStartMs);
+    const smallBound = 2 * coldMedian + INTERVAL_S * 1000;
+    const goals = new Table({ head: ["goal", "measured", "target", ""] });
+    const mark = (ok: boolean) => (ok ? "met" : "MISSED");
+    goals.push(["one health probe", `${costs.probeMs.toFixed(2)} ms CPU`, "≤ 5 ms", mark(costs.probeMs <= 5)]);
+    goals.push([
+      `idle instance over ${idle} s, probes included`,
+      `${costs.idlePercent.toFixed(3)} % of a core`,
+      "≤ 0.2 %",
+      mark(costs.idlePercent <= 0.2),
+    ]);
+    goals.push([
+      `cutover, ${small} at once (median)`,
+      `${s(median(smallRoll.cutoverMs))} s (cold start ${s(coldMedian)} s)`,
+      `≤ 2 × cold start + ${INTERVAL_S} s = ${s(smallBound)} s`,
+      mark(median(smallRoll.cutoverMs) <= smallBound),
+    ]);
+    const all = series.flatMap((x) => x.rolls);
+    const cutBig = all.map((r) => median(r.cutoverMs));
+    const totals = all.map((r) => r.totalMs);
+    goals.push([
+      `cutover, ${size} at once (median of each roll)`,
+      `${s(Math.min(...cutBig))}–${s(Math.max(...cutBig))} s`,
+      "≤ 5 s",
+      mark(Math.max(...cutBig) <= 5000),
+    ]);
+    goals.push([
+      `roll total, ${size} at once`,
+      `${s(Math.min(...totals))}–${s(Math.max(...totals))} s`,
+      "≤ 20 s",
+      mark(Math.max(...totals) <= 20_000),
+    ]);
+    for (const x of series) {
+      const requests = x.rolls.reduce((a, r) => a + r.loads.reduce((b, l) => b + l.requests, 0), 0);
+      const bad = x.rolls.reduce((a, r) => a + r.loads.reduce((b, l) => b + failed(l), 0), 0);
+      goals.push([
+        `failed requests, ${rolls} rolls, ${x.kind}, ${x.rps.toFixed(0)} req/s`,
+        `${bad} of ${requests}`,
+        "0",
+        mark(bad === 0),
+      ]);
+    }
+    const perRoll = new Table({
+      head: ["load", "roll", "total", "cutover min/median/max", "requests", "req/s", "failed"],
+    });
+    for (const x of series) {
+      x.rolls.forEach((r, i) => {
+        const c = [...r.cutoverMs].sort((a, b) => a - b);
+        perRoll.push([
+          x.kind,
+          i + 1,
+          s(r.totalMs),
+          `${s(c[0]!)} / ${s(median(c))} / ${s(c.at(-1)!)}`,
+          r.loads.reduce((a, l) => a + l.requests, 0),
+          r.loads.reduce((a, l) => a + l.rps, 0).toFixed(0),
+          r.loads.reduce((a, l) => a + failed(l), 0),
+        ]);
+      });
+    }
+    console.log(
+      `Machine: ${(await import("node:os")).cpus().length} cores, load average at start ${load.map((x) => x.toFixed(1)).join(" ")}.`,
+    );
+    console.log(
+      `Capacity at steady state, ${size} instances through the proxy: ${capNew.toFixed(0)} req/s with a new connection per request, ` +
+        `${capKeep.toFixed(0)} req/s keep-alive; load during the rolls: ${(share * 100).toFixed(0)} % of each.`,
+    );
+    console.log(
+      `Cold start (container start to listening), ${small} instances: ${smallRoll.coldStartMs.map(s).join(", ")} s.`,
+    );
+    console.log(perRoll.toString());
+    for (const x of series) {
+      for (const [i, r] of x.rolls.entries()) {
+        for (const l of r.loads.filter((y) => failed(y) > 0)) {
+          console.log(
+            `failed, ${x.kind} roll ${i + 1}, ${l.url}: status ${JSON.stringify(l.status)}, errors ${JSON.stringify(l.errors)}`,
+          );
+        }
+      }
+    }
+    console.log(goals.toString());
+    return all.every((r) => r.loads.every((l) => failed(l) === 0)) ? 0 : 1;
   } finally {
-    await cleanUp(`bench${RUN_ID}`, [REPO]);
+    await Promise.all(stacks.map((st) => cleanUp(st, [REPO])));
   }
 }
 

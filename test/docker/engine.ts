@@ -34,6 +34,24 @@ export function engineAvailable(): boolean {
   }
 }
 
+/**
+ * Whether a tier file can run: an engine answers. Without one it says so, except in CI, where the
+ * tier is required and this throws.
+ */
+export function tierEngine(): boolean {
+  const engine = engineAvailable();
+  if (!engine) {
+    if (process.env.CI) throw new Error("docker tier: no Docker engine answers, and CI requires this tier to run");
+    console.log("skipped: no Docker engine");
+  }
+  return engine;
+}
+
+/** The stack config of a tier fleet: its image repository, the tier's proxy image, an admin port. */
+export function tierConfig(repo: string, adminPort: number): Record<string, string> {
+  return { "fleet:image": repo, "fleet:proxyImage": PROXY_IMAGE, "fleet:proxyAdminPort": String(adminPort) };
+}
+
 /** Prints a phase with its duration since the previous one. */
 export function phases(): (name: string) => void {
   const start = Date.now();
@@ -216,4 +234,56 @@ export async function api<T>(
     // not JSON: keep the text
   }
   return { status: res.status, body: body as T };
+}
+
+/** A unique block of 10 ports per run in [from, from + span), so two runs on one host do not share ports. */
+export function portBlock(from: number, span: number): number {
+  return from + 10 * Math.floor(Math.random() * Math.floor(span / 10));
+}
+
+/**
+ * A temporary instance directory: one file per instance with a one-second healthcheck (as
+ * test/docker/fleet; `defaultHealthcheck` keeps the schema's defaults), backups off, every
+ * instance in wave 0 unless `wave` says otherwise.
+ */
+export async function writeFleet(
+  instances: readonly { name: string; port: number; wave?: number }[],
+  opts: { readonly defaultHealthcheck?: boolean } = {},
+): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "fleet-tier-fleet-"));
+  const healthcheck = ["healthcheck:", "  interval: 1s", "  timeout: 3s", "  startPeriod: 10s", "  retries: 3"];
+  for (const i of instances) {
+    const lines = [
+      `title: ${i.name}`,
+      `port: ${i.port}`,
+      ...(opts.defaultHealthcheck === true ? [] : healthcheck),
+      "backup:",
+      "  enabled: false",
+      "rollout:",
+      `  wave: ${i.wave ?? 0}`,
+    ];
+    await writeFile(join(dir, `${i.name}.yaml`), `${lines.join("\n")}\n`);
+  }
+  return dir;
+}
+
+/**
+ * Polls `GET path` on a public port of the proxy until it answers 200, and returns the
+ * milliseconds that took; fails after `timeoutMs` with the last answer or error.
+ */
+export async function answersWithin(port: number, path: string, timeoutMs: number): Promise<number> {
+  const start = Date.now();
+  let last = "nothing yet";
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return Date.now() - start;
+      last = `status ${res.status}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`port ${port}${path} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
 }

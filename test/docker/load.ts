@@ -1,9 +1,10 @@
 /**
  * Steady HTTP load for the roll tests, through `hey` (Debian's package of rakyll/hey).
  *
- * Each request opens a new connection (`-disable-keepalive`). A Caddy reload closes the old
- * server's idle keep-alive connections, and a request sent on one at that instant is reset:
- * browsers retry those, load tools do not. See docs/docker-tier.md, "Reloads under load".
+ * By default each request opens a new connection (`-disable-keepalive`); `keepAlive` makes each
+ * worker reuse one connection. A Caddy reload closes the old server's idle keep-alive connections,
+ * and a request sent on one at that instant is reset: browsers retry those, load tools do not. A
+ * roll does not reload (docs/architecture.md), so both kinds must see no failure.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 
@@ -22,11 +23,16 @@ export interface Load {
 }
 
 /**
- * Starts `rps` requests per second against `url`, until stopped. hey limits each worker to
+ * Starts `rps` requests per second against `url` (`Infinity`: no limit), until stopped. hey limits each worker to
  * `rps / workers` requests per second and a worker waits for each response, so one worker per 5
  * requests per second holds the rate while responses take up to 200 ms (a busy machine).
  */
-export function startLoad(url: string, rps: number, workers = Math.max(2, Math.ceil(rps / 5))): Load {
+export function startLoad(
+  url: string,
+  rps: number,
+  workers = Math.max(2, Math.ceil(rps / 5)),
+  opts: { readonly keepAlive?: boolean } = {},
+): Load {
   const child: ChildProcess = spawn(
     "hey",
     [
@@ -34,11 +40,11 @@ export function startLoad(url: string, rps: number, workers = Math.max(2, Math.c
       "3600s",
       "-c",
       String(workers),
-      "-q",
-      String(Math.ceil(rps / workers)),
+      // Infinity: as fast as the workers can go (a capacity measurement).
+      ...(Number.isFinite(rps) ? ["-q", String(Math.ceil(rps / workers))] : []),
       "-t",
       "10",
-      "-disable-keepalive",
+      ...(opts.keepAlive === true ? [] : ["-disable-keepalive"]),
       url,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },

@@ -764,6 +764,14 @@ export class Replayer {
     const { resource: r, outputs, inputs } = l;
     switch (r.type) {
       case "docker:index/container:Container":
+        // As the provider's delete: stop with destroyGraceSeconds as the timeout (0 when unset,
+        // i.e. a kill), then remove (resourceDockerContainerDelete).
+        await docker([
+          "stop",
+          "--time",
+          String((inputs.destroyGraceSeconds as number | undefined) ?? 0),
+          outputs.name as string,
+        ]);
         await docker(["rm", "--force", "--volumes", outputs.name as string]);
         return;
       case "docker:index/volume:Volume":

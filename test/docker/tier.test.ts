@@ -17,14 +17,16 @@ import {
   BASE_IMAGE,
   buildAppImage,
   cleanUp,
-  engineAvailable,
   phases,
   PROXY_IMAGE,
   render,
   ROOT,
+  tierConfig,
+  tierEngine,
 } from "./engine";
 import { startLoad, type LoadResult } from "./load";
 import { docker, Replayer, type Render } from "./replay";
+import { HEALTH_PROBE } from "../../components/app-instance";
 
 const FIXTURE = join(ROOT, "test/docker/fleet");
 const RUN_ID = randomBytes(3).toString("hex");
@@ -37,19 +39,11 @@ const PORTS = { alpha: PORT_BASE + 1, beta: PORT_BASE + 2, gamma: PORT_BASE + 3 
 type Instance = keyof typeof PORTS;
 const INSTANCES = Object.keys(PORTS) as Instance[];
 
-const engine = engineAvailable();
-if (!engine) {
-  if (process.env.CI) throw new Error("docker tier: no Docker engine answers, and CI requires this tier to run");
-  console.log("skipped: no Docker engine");
-}
+const engine = tierEngine();
 
 const phase = phases();
 const replayer = new Replayer({ log: (l) => console.log(l) });
-const config = {
-  "fleet:image": REPO,
-  "fleet:proxyImage": PROXY_IMAGE,
-  "fleet:proxyAdminPort": String(20000 + Math.floor(Math.random() * 9000)),
-};
+const config = tierConfig(REPO, 20000 + Math.floor(Math.random() * 9000));
 /** The fixture fleet with this run's ports. */
 const FLEET = mkdtempSync(join(tmpdir(), "fleet-tier-fleet-"));
 for (const [i, port] of Object.entries(PORTS)) {
@@ -195,7 +189,12 @@ describe.runIf(engine)("docker tier", () => {
       "CREATE TABLE docker_tier_v2 (id INTEGER PRIMARY KEY);\n",
     );
     const { writeFile } = await import("node:fs/promises");
-    await writeFile(join(v3, "src/healthcheck.ts"), 'console.log("v3 is broken on purpose");\nprocess.exit(1);\n');
+    // A server that answers every request, the health probe's included, with a 503.
+    await writeFile(
+      join(v3, "src/server.ts"),
+      'import http from "node:http";\n' +
+        "http.createServer((_req, res) => res.writeHead(503).end()).listen(Number(process.env.PORT));\n",
+    );
     await buildAppImage(`${REPO}:3.0.0`, v3, "3.0.0");
     phase("build v3 (broken healthcheck)");
     const sizes = await docker(["image", "inspect", "--format", "{{.Size}}", `${REPO}:1.0.0`, BASE_IMAGE]);
@@ -217,7 +216,7 @@ describe.runIf(engine)("docker tier", () => {
     for (const i of INSTANCES) {
       const c = await inspect(appContainer(i));
       expect(c.State.Health.Status).toBe("healthy");
-      expect(c.Config.Healthcheck.Test).toEqual(["CMD", "node", "dist/healthcheck.js"]);
+      expect(c.Config.Healthcheck.Test).toEqual(HEALTH_PROBE);
       const health = await api<{ status: string; schemaVersion: number }>(PORTS[i], "/api/health");
       expect(health.status).toBe(200);
       expect(health.body.status).toBe("ok");
@@ -236,7 +235,8 @@ describe.runIf(engine)("docker tier", () => {
       expect(c.HostConfig.SecurityOpt).toEqual(["no-new-privileges:true"]);
       expect(c.HostConfig.Memory).toBe(256 * 1024 * 1024);
       expect(c.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-file": "3", "max-size": "10m" } });
-      expect(c.HostConfig.PortBindings).toEqual({ "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] });
+      // No published port: the proxy reaches the app through its unix socket.
+      expect(c.HostConfig.PortBindings).toEqual({});
       expect(c.Config.Labels).toMatchObject({
         "fleet.managed": "true",
         "fleet.stack": STACK,
@@ -370,7 +370,7 @@ describe.runIf(engine)("docker tier", () => {
     });
     phase("roll to broken v3 under load");
     expect(String(result)).toMatch(
-      /alpha-app: container alpha-app-\w+ did not become healthy within \d+s .*v3 is broken on purpose/,
+      /alpha-app: container alpha-app-\w+ did not become healthy within \d+s .*GET \/api\/health: 503/,
     );
     for (const i of ["alpha", "beta"] as const) {
       const version = await api<{ version: string }>(PORTS[i], "/api/version");
