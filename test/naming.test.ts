@@ -33,8 +33,10 @@ describe("names (docs/architecture.md, stack dev, instance homebrews)", () => {
       component: "proxy",
       image: "proxy-image",
       data: "proxy-data",
+      sockets: "proxy-sockets",
       container: "proxy",
       dockerData: "fleet-dev-proxy-data",
+      dockerSockets: "fleet-dev-sockets",
       dockerContainer: "fleet-dev-proxy",
     });
   });

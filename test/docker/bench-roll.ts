@@ -85,9 +85,12 @@ interface Fleet {
   readonly renders: Record<(typeof VERSIONS)[number], Render>;
 }
 
-async function createFleet(label: string, size: number): Promise<Fleet> {
+/** This run's 100 ports: the small fleet from +0, the big one from +40, admin ports +90 and +91. */
+const PORTS = portBlock(14000, 4000, 100);
+
+async function createFleet(label: "small" | "big", size: number): Promise<Fleet> {
   const stack = `bench${RUN_ID}${label}`;
-  const first = portBlock(30000, 20000);
+  const first = PORTS + (label === "small" ? 0 : 40);
   const names = Array.from({ length: size }, (_, k) => `roll-${String(k + 1).padStart(2, "0")}`);
   const ports = names.map((_, k) => first + k);
   // The instance files' defaults: what users run.
@@ -95,7 +98,7 @@ async function createFleet(label: string, size: number): Promise<Fleet> {
     names.map((name, k) => ({ name, port: ports[k]! })),
     { defaultHealthcheck: true },
   );
-  const config = tierConfig(REPO, portBlock(20000, 9000) + 9);
+  const config = tierConfig(REPO, PORTS + (label === "small" ? 90 : 91));
   const renders = {
     "1.0.0": await render({ instances: dir, version: "1.0.0", stack, config }),
     "2.0.0": await render({ instances: dir, version: "2.0.0", stack, config }),
@@ -226,8 +229,8 @@ async function main(): Promise<number> {
       throw new Error(`bench:roll: --${flag} ${JSON.stringify(v)}: expected a whole number from ${lo} to ${hi}`);
     return n;
   };
-  const size = int("size", values.size, 1, 50);
-  const small = int("small", values.small, 1, 50);
+  const size = int("size", values.size, 1, 40);
+  const small = int("small", values.small, 1, 40);
   const rolls = int("rolls", values.rolls, 1, 100);
   const idle = int("idle", values.idle, 5, 600);
   const share = Number(values.share);

@@ -32,7 +32,7 @@ import { docker, Replayer } from "./replay";
 const RUN_ID = randomBytes(3).toString("hex");
 const STACK = `dockerd${RUN_ID}`;
 const REPO = `fleet-dockerd-${RUN_ID}/app`;
-const PORT_BASE = portBlock(25000, 4000);
+const PORT_BASE = portBlock(13000, 1000);
 const NAMES = ["d1", "d2", "d3"];
 const BACK_WITHIN_MS = 30_000;
 

@@ -236,9 +236,14 @@ export async function api<T>(
   return { status: res.status, body: body as T };
 }
 
-/** A unique block of 10 ports per run in [from, from + span), so two runs on one host do not share ports. */
-export function portBlock(from: number, span: number): number {
-  return from + 10 * Math.floor(Math.random() * Math.floor(span / 10));
+/**
+ * The first port of a random block of `size` ports in [from, from + span), so two runs on one host
+ * do not share ports. Keep the range below 32768, where Linux picks the local ports of outgoing
+ * connections. The tier's files use separate ranges: tier.test.ts 19000–19899, routes 11000–12999,
+ * daemon restart 13000–13999, bench:roll 14000–17999.
+ */
+export function portBlock(from: number, span: number, size = 10): number {
+  return from + size * Math.floor(Math.random() * Math.floor(span / size));
 }
 
 /**

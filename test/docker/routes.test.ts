@@ -30,7 +30,7 @@ import { docker, Replayer, type Render } from "./replay";
 const RUN_ID = randomBytes(3).toString("hex");
 const STACK = `routes${RUN_ID}`;
 const REPO = `fleet-routes-${RUN_ID}/app`;
-const PORT_BASE = portBlock(21000, 4000);
+const PORT_BASE = portBlock(11000, 2000);
 const NAMES = ["r1", "r2", "r3", "r4"] as const;
 type Name = (typeof NAMES)[number];
 const PORT: Record<Name, number> = { r1: PORT_BASE + 1, r2: PORT_BASE + 2, r3: PORT_BASE + 3, r4: PORT_BASE + 4 };
