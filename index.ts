@@ -45,6 +45,8 @@ const config = validated(() =>
 const fleet = validated(() => {
   const loaded = loadFleet(path.resolve(__dirname, config.instancesDir), {
     reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
+    stack,
+    allowEmpty: config.allowEmptyFleet,
   });
   const problems = secretEnvProblems(config.secretEnv, loaded);
   if (problems.length > 0) throw new StackConfigError(problems);

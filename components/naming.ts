@@ -1,6 +1,10 @@
 /**
  * Every derived name: Pulumi logical names, Docker names, image tags and labels
  * (the table "Names" in docs/architecture.md). Pure.
+ *
+ * Docker names live in two functions, {@link stackDockerNames} (one per stack) and
+ * {@link dockerNames} (one per instance), and {@link dockerNameProblems} checks every value of
+ * both for every instance: a new derived name is added to one of them and joins the rule.
  */
 
 /** Pulumi logical names of an instance's children. */
@@ -25,18 +29,82 @@ export function dockerNames(stack: string, instance: string) {
   } as const;
 }
 
+/** What each of an instance's Docker names is, for messages. */
+const INSTANCE_NAME_ROLES: Record<keyof ReturnType<typeof dockerNames>, string> = {
+  data: "data volume",
+  backups: "backups volume",
+};
+
+/** Docker names that exist once per stack. */
+export function stackDockerNames(stack: string) {
+  return {
+    proxyContainer: `fleet-${stack}-proxy`,
+    proxyData: `fleet-${stack}-proxy-data`,
+    proxySockets: `fleet-${stack}-sockets`,
+  } as const;
+}
+
+/** What each of the stack's Docker names is, for messages. */
+const STACK_NAME_ROLES: Record<keyof ReturnType<typeof stackDockerNames>, string> = {
+  proxyContainer: "the proxy container",
+  proxyData: "the proxy's data volume (Caddy's certificates and routes)",
+  proxySockets: "the volume of the apps' sockets",
+};
+
 /** Names of the proxy's children and its Docker objects. */
 export function proxyNames(stack: string) {
+  const docker = stackDockerNames(stack);
   return {
     component: "proxy",
     image: "proxy-image",
     data: "proxy-data",
     sockets: "proxy-sockets",
     container: "proxy",
-    dockerData: `fleet-${stack}-proxy-data`,
-    dockerSockets: `fleet-${stack}-sockets`,
-    dockerContainer: `fleet-${stack}-proxy`,
+    dockerData: docker.proxyData,
+    dockerSockets: docker.proxySockets,
+    dockerContainer: docker.proxyContainer,
   } as const;
+}
+
+/**
+ * Names Docker accepts for containers and volumes: moby daemon/names/names.go
+ * (RestrictedNamePattern `^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`).
+ */
+export const DOCKER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/**
+ * The one rule for Docker names: every name the stack and its instances derive is valid for
+ * Docker and has exactly one owner. `instances` pairs each instance name with its file, as shown
+ * in messages. One problem per clash, on the file that comes later (the stack's names come first).
+ */
+export function dockerNameProblems(stack: string, instances: readonly { name: string; file: string }[]): string[] {
+  const problems: string[] = [];
+  const owners = new Map<string, string>();
+  const claim = (name: string, what: string, file?: string) => {
+    const prefix = file === undefined ? `stack ${stack}` : file;
+    const taken = owners.get(name);
+    if (!DOCKER_NAME_PATTERN.test(name)) {
+      problems.push(`${prefix}: the Docker name ${JSON.stringify(name)} (${what}) is not valid for Docker`);
+    } else if (taken !== undefined) {
+      problems.push(
+        `${prefix}: the Docker name ${name} (${what}) is already ${taken}; ` +
+          (file === undefined ? "choose another stack name" : "choose another instance name"),
+      );
+    } else {
+      owners.set(name, file === undefined ? what : `the ${what} of ${file}`);
+    }
+  };
+  const stackNames = stackDockerNames(stack);
+  for (const key of Object.keys(stackNames) as (keyof typeof stackNames)[]) {
+    claim(stackNames[key], STACK_NAME_ROLES[key]);
+  }
+  for (const { name, file } of instances) {
+    const names = dockerNames(stack, name);
+    for (const key of Object.keys(names) as (keyof typeof names)[]) {
+      claim(names[key], INSTANCE_NAME_ROLES[key], file);
+    }
+  }
+  return problems;
 }
 
 /** Logical name of the image child for a version: `app-1.0.0`. */

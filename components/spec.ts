@@ -6,15 +6,52 @@
 import { Cron } from "croner";
 import * as semver from "semver";
 import { z } from "zod";
+import { ENV_NAME_PATTERN } from "./env-rules";
 import { cpusString } from "./provider-forms";
 
-/** Renders a bad value for an error message: strings quoted, maps and lists as JSON. */
+/** Longest text of a value shown in a message; longer ones are cut, with their length. */
+export const SHOWN_CHARS = 60;
+
+/** JSON with the characters JSON leaves alone but a terminal acts on (C1 controls, bidi overrides) escaped too. */
+function quote(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** A string as JSON, cut after {@link SHOWN_CHARS} characters: `"aaa…" (50000 characters)`. */
+export function cut(text: string): string {
+  if (text.length <= SHOWN_CHARS) return quote(text);
+  return `${quote(text.slice(0, SHOWN_CHARS))}… (${text.length} characters)`;
+}
+
+/** Renders a bad value for an error message: strings quoted, maps and lists as JSON; long ones cut. */
 export function show(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
-  if (Array.isArray(value)) return `a list ${JSON.stringify(value)}`;
-  if (typeof value === "object") return `a map ${JSON.stringify(value)}`;
-  return JSON.stringify(value);
+  if (typeof value === "string") return cut(value);
+  if (typeof value !== "object") return JSON.stringify(value) ?? String(value);
+  const json = JSON.stringify(value) ?? String(value);
+  const shown = json.length <= SHOWN_CHARS ? json : `${json.slice(0, SHOWN_CHARS)}… (${json.length} characters)`;
+  return Array.isArray(value) ? `a list ${shown}` : `a map ${shown}`;
+}
+
+/** A key as a message shows it: as it is when plain, else quoted and cut (no control characters reach a terminal). */
+export function showKey(key: string): string {
+  return /^[A-Za-z0-9_.-]{1,60}$/.test(key) ? key : cut(key);
+}
+
+/**
+ * Characters Docker, a terminal or the app mishandle in a title or an env value: C0 and C1
+ * controls (a NUL cannot be passed in an environment at all) and the bidirectional overrides
+ * that make text display in another order than it is stored.
+ */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** Whether a string is free of {@link CONTROL_CHARS}. */
+export function isPrintable(text: string): boolean {
+  return !CONTROL_CHARS.test(text);
 }
 
 /** An error function for zod that says what was expected and what was found. */
@@ -37,28 +74,20 @@ function intIn(lo: number, hi: number, missing = false) {
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 const NAME_RULE = 'lowercase letters, digits and "-", starting with a letter, at most 31 characters';
 
-/** Upper-snake-case environment variable names. */
-export const ENV_NAME_PATTERN = /^[A-Z][A-Z0-9_]*$/;
+/** Longest Docker image tag (distribution/reference: `[\w][\w.-]{0,127}`); a version is a tag. */
+export const MAX_TAG_LENGTH = 128;
 
-/** Env keys that look like secrets: they belong in `fleet:secretEnv`, never in an instance file. */
-export const SECRET_ENV_PATTERN = /(_TOKEN|_KEY|_PASSWORD)$|SECRET/;
-
-/** Env names the program sets itself; an instance file may not override them. */
-export const RESERVED_ENV = [
-  "APP_NAME",
-  "APP_TITLE",
-  "ADMIN_TOKEN",
-  "PORT",
-  "DATA_DIR",
-  "BACKUP_DIR",
-  "APP_SOCKET_DIR",
-] as const;
+/** Bounds of a duration: Docker refuses less than 1 ms; more than an hour makes `pulumi up` wait for hours. */
+const MAX_DURATION_SECONDS = 3600;
+/** Bounds of a memory limit in megabytes: Node.js does not start the app in less; 1 TiB above any host. */
+const MIN_MEMORY_MB = 64;
+const MAX_MEMORY_MB = 1024 * 1024;
 
 const DURATION_PATTERN = /^([1-9][0-9]*)(ms|s|m|h)$/;
 const MEMORY_PATTERN = /^([1-9][0-9]*)(m|g)$/;
 const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
-/** Seconds in a duration such as `10s`, `500ms`, `2m`. */
+/** Seconds in a duration such as `10s`, `500ms`, `2m` (Infinity when the number overflows). */
 export function durationSeconds(duration: string): number {
   const m = DURATION_PATTERN.exec(duration);
   if (!m) throw new Error(`not a duration: ${duration}`);
@@ -74,18 +103,37 @@ export function memoryMegabytes(memory: string): number {
   return Number(m[1]) * (m[2] === "g" ? 1024 : 1);
 }
 
-function isCron(expr: string): boolean {
+/** The calendar years a schedule must fire in: a fixed window with two leap years, so the answer never depends on the clock. */
+const CRON_YEARS = [2025, 2026, 2027, 2028, 2029, 2030, 2031, 2032, 2033];
+
+/**
+ * What is wrong with a backup schedule (`""`: it does not parse), or undefined: it must parse as croner parses it in the
+ * backup sidecar (app/src/cli.ts `backup schedule`), fire in every calendar year, and never twice
+ * within a minute. Croner enumerates the runs; with one value in the seconds field two runs are
+ * at least a minute apart, with more the first 61 runs show it.
+ */
+export function cronProblem(expr: string): string | undefined {
+  let cron: Cron;
   try {
-    new Cron(expr, { paused: true }).stop();
-    return true;
+    cron = new Cron(expr, { paused: true, timezone: "UTC" });
   } catch {
-    return false;
+    return "";
   }
+  const runs = cron.nextRuns(61, new Date(Date.UTC(CRON_YEARS[0]!, 0, 1)));
+  for (let i = 1; i < runs.length; i++) {
+    if (runs[i]!.getTime() - runs[i - 1]!.getTime() < 60_000) return "it fires more than once a minute";
+  }
+  for (const year of CRON_YEARS) {
+    const next = cron.nextRun(new Date(Date.UTC(year, 0, 1) - 1));
+    if (next === null || next.getTime() >= Date.UTC(year + 1, 0, 1))
+      return `it never fires in ${year}, and it must fire every year`;
+  }
+  return undefined;
 }
 
-/** An exact semver (`1.2.3`, `1.2.3-rc.1`): no ranges, no `v` prefix. */
+/** An exact semver (`1.2.3`, `1.2.3-rc.1`): no ranges, no `v` prefix, short enough to be a Docker tag. */
 export function isExactVersion(v: string): boolean {
-  return semver.valid(v) === v;
+  return v.length <= MAX_TAG_LENGTH && semver.valid(v) === v;
 }
 
 const exactVersion = (what: string) =>
@@ -97,12 +145,21 @@ const exactVersion = (what: string) =>
           ? `expected ${what}, got the number ${show(issue.input)}; quote it: version: "x.y.z"`
           : required(what)(issue),
     })
-    .refine(isExactVersion, { error: (issue) => `expected ${what}, got ${show(issue.input)}` });
+    .refine(isExactVersion, {
+      error: (issue) =>
+        typeof issue.input === "string" && issue.input.length > MAX_TAG_LENGTH
+          ? `expected ${what}, got ${show(issue.input)}; a version is a Docker image tag, at most ${MAX_TAG_LENGTH} characters`
+          : `expected ${what}, got ${show(issue.input)}`,
+    });
 
-const duration = (example: string) =>
-  z.string({ error: expected(`a duration such as ${example}`) }).regex(DURATION_PATTERN, {
-    error: expected(`a duration such as ${example}`),
-  });
+const duration = (example: string) => {
+  const what = `a duration from 1ms to 1h such as ${example}`;
+  return z
+    .string({ error: expected(what) })
+    .refine((d) => DURATION_PATTERN.test(d) && durationSeconds(d) <= MAX_DURATION_SECONDS, { error: expected(what) });
+};
+
+const MEMORY_RULE = `a memory size from ${MIN_MEMORY_MB}m to 1024g such as 256m or 1g`;
 
 /** The defaults of the instance file: the one place they are written down. */
 export const DEFAULTS = {
@@ -118,8 +175,11 @@ export const DEFAULTS = {
 const ResourcesSchema = z
   .strictObject({
     memory: z
-      .string({ error: expected("a memory size such as 256m or 1g") })
-      .regex(MEMORY_PATTERN, { error: expected("a memory size such as 256m or 1g") })
+      .string({ error: expected(MEMORY_RULE) })
+      .refine(
+        (m) => MEMORY_PATTERN.test(m) && memoryMegabytes(m) >= MIN_MEMORY_MB && memoryMegabytes(m) <= MAX_MEMORY_MB,
+        { error: expected(MEMORY_RULE) },
+      )
       .default(DEFAULTS.resources.memory)
       .describe("Memory limit of the app container (`m` or `g`)."),
     cpus: z
@@ -161,7 +221,15 @@ const BackupSchema = z
   .strictObject({
     schedule: z
       .string({ error: expected('a cron expression such as "0 3 * * *"') })
-      .refine(isCron, { error: expected('a cron expression such as "0 3 * * *"') })
+      .superRefine((expr, ctx) => {
+        const problem = cronProblem(expr);
+        if (problem !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected a cron expression such as "0 3 * * *", got ${show(expr)}${problem === "" ? "" : `: ${problem}`}`,
+          });
+        }
+      })
       .default(DEFAULTS.backup.schedule)
       .describe("Cron expression of the scheduled backup (the backup sidecar)."),
     keep: intIn(1, 1000).default(DEFAULTS.backup.keep).describe("Number of scheduled backups kept."),
@@ -184,9 +252,14 @@ const RolloutSchema = z
   })
   .describe("Order of updates across the fleet.");
 
-const EnvValueSchema = z.union([z.string(), z.number(), z.boolean()], {
-  error: expected("a string, number or boolean"),
-});
+const EnvValueSchema = z
+  .union([z.string(), z.number(), z.boolean()], { error: expected("a string, number or boolean") })
+  .refine((v) => typeof v !== "string" || isPrintable(v), {
+    error: (issue) =>
+      `expected a value without control characters (Docker and the app refuse them), got ${show(issue.input)}`,
+  });
+
+const TITLE_RULE = "a non-empty string of at most 100 characters";
 
 /** Schema of one instance file, before the name is resolved. */
 export const InstanceFileSchema = z
@@ -197,9 +270,10 @@ export const InstanceFileSchema = z
       .optional()
       .describe(`Instance name (${NAME_RULE}). Defaults to the file's base name.`),
     title: z
-      .string({ error: expected("a non-empty string of at most 100 characters") })
-      .min(1, { error: expected("a non-empty string of at most 100 characters") })
-      .max(100, { error: expected("a non-empty string of at most 100 characters") })
+      .string({ error: expected(TITLE_RULE) })
+      .min(1, { error: expected(TITLE_RULE) })
+      .max(100, { error: expected(TITLE_RULE) })
+      .refine(isPrintable, { error: expected("a title without control characters") })
       .optional()
       .describe("Display name of the app (APP_TITLE). Defaults to the name."),
     port: intIn(1024, 65535, true).describe(
@@ -272,6 +346,7 @@ export const STACK_DEFAULTS = {
   instancesDir: "instances",
   proxyImage: "caddy:2",
   proxyAdminPort: 2019,
+  allowEmptyFleet: false,
 } as const;
 
 const REGISTRY_REPO_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
@@ -298,6 +373,10 @@ export const StackConfigSchema = z.strictObject({
     .default(STACK_DEFAULTS.instancesDir),
   proxyImage: z.string({ error: expected("an image reference such as caddy:2") }).default(STACK_DEFAULTS.proxyImage),
   proxyAdminPort: intIn(1024, 65535).default(STACK_DEFAULTS.proxyAdminPort),
+  allowEmptyFleet: z
+    .boolean({ error: expected("true or false") })
+    .default(STACK_DEFAULTS.allowEmptyFleet)
+    .describe("Deploy even when the instance directory holds no instance file (which removes every instance)."),
   secretEnv: z
     .record(
       z.string().regex(NAME_PATTERN, { error: expected(`an instance name (${NAME_RULE})`) }),
@@ -352,6 +431,8 @@ export function parseStackConfig(raw: Readonly<Record<string, string | undefined
     if (value === undefined) continue;
     if (key === "proxyAdminPort") {
       input[key] = /^[0-9]+$/.test(value) ? Number(value) : value;
+    } else if (key === "allowEmptyFleet") {
+      input[key] = value === "true" ? true : value === "false" ? false : value;
     } else if (key === "secretEnv") {
       try {
         input[key] = JSON.parse(value) as unknown;

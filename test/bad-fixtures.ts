@@ -26,7 +26,7 @@ export const BAD_FIXTURES: ReadonlyArray<readonly [string, readonly string[]]> =
     ['projects.yaml: name: "homebrews" is already used by test/fixtures/bad/duplicate-name/homebrews.yaml'],
   ],
   ["duplicate-port", ["projects.yaml: port: 5001 is already used by test/fixtures/bad/duplicate-port/homebrews.yaml"]],
-  ["duration-no-unit", ["homebrews.yaml: healthcheck.interval: expected a duration such as 5s, got 10"]],
+  ["duration-no-unit", ["homebrews.yaml: healthcheck.interval: expected a duration from 1ms to 1h such as 5s, got 10"]],
   ["empty-file", ['homebrews.yaml: empty file: expected a map of fields with at least "port"']],
   ["enabled-yes", ['homebrews.yaml: backup.enabled: expected true or false, got "yes"']],
   ["env-list", ['homebrews.yaml: env: expected a map of NAME: value, got a list ["LOG_LEVEL=debug"]']],
@@ -51,10 +51,7 @@ export const BAD_FIXTURES: ReadonlyArray<readonly [string, readonly string[]]> =
     ],
   ],
   ["keep-zero", ["homebrews.yaml: backup.keep: expected an integer 1-1000, got 0"]],
-  [
-    "list-not-map",
-    ['homebrews.yaml: expected a map of fields such as "port: 5001", got a list [{"port":5001},{"title":"Homebrews"}]'],
-  ],
+  ["list-not-map", ['homebrews.yaml: expected a map of fields such as "port: 5001", got a list of 2 items']],
   [
     "many-problems",
     [
@@ -64,7 +61,10 @@ export const BAD_FIXTURES: ReadonlyArray<readonly [string, readonly string[]]> =
       'projects.yaml: empty file: expected a map of fields with at least "port"',
     ],
   ],
-  ["memory-invalid", ['homebrews.yaml: resources.memory: expected a memory size such as 256m or 1g, got "lots"']],
+  [
+    "memory-invalid",
+    ['homebrews.yaml: resources.memory: expected a memory size from 64m to 1024g such as 256m or 1g, got "lots"'],
+  ],
   [
     "name-invalid",
     [
@@ -78,7 +78,7 @@ export const BAD_FIXTURES: ReadonlyArray<readonly [string, readonly string[]]> =
   ["port-privileged", ["homebrews.yaml: port: expected an integer 1024-65535, got 80"]],
   ["port-string", ['homebrews.yaml: port: expected an integer 1024-65535, got "5001"']],
   ["port-too-big", ["homebrews.yaml: port: expected an integer 1024-65535, got 70000"]],
-  ["scalar-not-map", ['homebrews.yaml: expected a map of fields such as "port: 5001", got "homebrews"']],
+  ["scalar-not-map", ['homebrews.yaml: expected a map of fields such as "port: 5001", got a string of 9 characters']],
   ["unknown-key", ['homebrews.yaml: titel: unknown key; did you mean "title"?']],
   ["unknown-nested-key", ['homebrews.yaml: healthcheck.intervall: unknown key; did you mean "interval"?']],
   ["version-not-semver", ['homebrews.yaml: version: expected an exact semver such as 1.2.3, got "latest"']],

@@ -83,7 +83,7 @@ describe("parseInstanceText", () => {
     [
       "port: 5001\nhealthcheck:\n  retries: 0\n  timeout: 1.5s\n",
       [
-        'f.yaml: healthcheck.timeout: expected a duration such as 3s, got "1.5s"',
+        'f.yaml: healthcheck.timeout: expected a duration from 1ms to 1h such as 3s, got "1.5s"',
         "f.yaml: healthcheck.retries: expected an integer 1-10, got 0",
       ],
     ],

@@ -72,6 +72,7 @@ describe("render shape", () => {
     expect(Object.keys(examples)).toEqual(["project", "stack", "config", "resources", "outputs"]);
     expect([examples.project, examples.stack]).toEqual(["fleet", "dev"]);
     expect(examples.config).toEqual({
+      "fleet:allowEmptyFleet": "false",
       "fleet:backupDir": "",
       "fleet:dockerHost": "",
       "fleet:image": "build",

@@ -99,6 +99,7 @@ describe("stack config", () => {
       instancesDir: "instances",
       proxyImage: "caddy:2",
       proxyAdminPort: 2019,
+      allowEmptyFleet: false,
       secretEnv: {},
     });
   });

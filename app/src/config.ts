@@ -11,7 +11,8 @@ export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(path.join(APP_RO
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
-const envSchema = z.object({
+/** The app's environment: every variable it reads (fleet derives its reserved env names from these keys). */
+export const envSchema = z.object({
   PORT: z.coerce
     .number({ error: "must be an integer from 1 to 65535" })
     .int({ error: "must be an integer from 1 to 65535" })

@@ -1,5 +1,5 @@
 /**
- * `npm run validate [-- DIR] [--stack S]`: checks every instance file in DIR (default: the stack's
+ * `npm run validate [-- DIR] [--stack S] [--version X] [--allow-empty]`: checks every instance file in DIR (default: the stack's
  * `fleet:instancesDir`, else `instances/`) and the rules across files, without Pulumi.
  * Exit 0 with one summary line per instance; exit 1 with every problem, one per line.
  */
@@ -11,10 +11,15 @@ import { parseStackConfig, StackConfigError, type StackConfig } from "../spec";
 import { loadStackConfig } from "./render";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+const USAGE = "usage: npm run validate [-- DIR] [--stack S] [--version X] [--allow-empty]";
 
 /** The stack config from Pulumi.yaml and Pulumi.<stack>.yaml (the parts validation needs). */
-export function readStackConfig(stack: string, projectDir = PROJECT_DIR): StackConfig {
-  const { config } = loadStackConfig(projectDir, stack);
+export function readStackConfig(
+  stack: string,
+  projectDir = PROJECT_DIR,
+  overrides: Readonly<Record<string, string>> = {},
+): StackConfig {
+  const { config } = loadStackConfig(projectDir, stack, overrides);
   const prefix = "fleet:";
   return parseStackConfig(
     Object.fromEntries(
@@ -39,16 +44,35 @@ export function summarize(fleet: Fleet, stackVersion: string): string[] {
 
 /** Runs the command; returns the exit code and the lines for stdout and stderr. */
 export function validateCommand(argv: readonly string[]): { code: number; stdout: string[]; stderr: string[] } {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: { stack: { type: "string", default: "dev" } },
-    allowPositionals: true,
-  });
+  let args;
   try {
-    const config = readStackConfig(values.stack);
+    args = parseArgs({
+      args: [...argv],
+      options: {
+        stack: { type: "string", default: "dev" },
+        version: { type: "string" },
+        "allow-empty": { type: "boolean", default: false },
+      },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    return { code: 2, stdout: [], stderr: [`validate: ${(err as Error).message}`, USAGE] };
+  }
+  const { values, positionals } = args;
+  if (positionals.length > 1) {
+    return { code: 2, stdout: [], stderr: [`validate: one directory at most, got ${positionals.length}`, USAGE] };
+  }
+  try {
+    const config = readStackConfig(
+      values.stack,
+      PROJECT_DIR,
+      values.version !== undefined ? { version: values.version } : {},
+    );
     const dir = positionals[0] ?? path.resolve(PROJECT_DIR, config.instancesDir);
     const fleet = loadFleet(dir, {
       reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
+      stack: values.stack,
+      allowEmpty: values["allow-empty"] || config.allowEmptyFleet,
     });
     return { code: 0, stdout: summarize(fleet, config.version), stderr: [] };
   } catch (err) {
