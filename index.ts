@@ -12,7 +12,7 @@ import { FleetValidationError, loadFleet, secretEnvProblems } from "./components
 import { FleetProxy } from "./components/fleet-proxy";
 import { FrameworkImage } from "./components/framework-image";
 import { planRollout } from "./components/plan";
-import { parseStackConfig, StackConfigError, StackConfigSchema } from "./components/spec";
+import { programStackConfig, StackConfigError } from "./components/stack-config";
 
 const stack = pulumi.getStack();
 const pulumiConfig = new pulumi.Config("fleet");
@@ -28,17 +28,11 @@ function validated<T>(load: () => T): T {
   }
 }
 
-// 1. Config. `secretEnv` is read as a plain object because which children exist (a generated admin
-// token or not) must be known now; every value is wrapped in pulumi.secret before it is used.
+// 1. Config, through the one reader (unknown fleet: keys and plaintext secrets are refused).
+// `secretEnv` is read as a plain object because which children exist (a generated admin token or
+// not) must be known now; every value is wrapped in pulumi.secret before it is used.
 const config = validated(() =>
-  parseStackConfig(
-    Object.fromEntries(
-      Object.keys(StackConfigSchema.shape).map((key) => [
-        key,
-        key === "secretEnv" ? JSON.stringify(pulumiConfig.getObject(key) ?? {}) : pulumiConfig.get(key),
-      ]),
-    ),
-  ),
+  programStackConfig(pulumiConfig, Object.keys(pulumi.runtime.allConfig()), { projectDir: __dirname, stack }),
 );
 
 // 2. Every instance file, before any resource is registered.

@@ -24,6 +24,7 @@ import {
   USER_APP_ENV,
 } from "./env-rules";
 import { dockerNameProblems } from "./naming";
+import { SECRET } from "./stack-config";
 import { cut, InstanceFileSchema, KNOWN_KEYS, NAME_PATTERN, showKey, type InstanceSpec } from "./spec";
 
 /** Thrown when instance files are invalid; `problems` holds one line per problem. */
@@ -442,7 +443,8 @@ export function secretEnvProblems(
       continue;
     }
     for (const [key, value] of Object.entries(env)) {
-      if (key === "ADMIN_TOKEN" && value.length < 24) {
+      // An encrypted value (SECRET, when read from the stack file) is checked by the program.
+      if (key === "ADMIN_TOKEN" && value !== SECRET && value.length < 24) {
         problems.push(`fleet:secretEnv.${instance}.ADMIN_TOKEN: must be at least 24 characters`);
       } else if (key !== "ADMIN_TOKEN" && reservedEnv(key) !== undefined) {
         problems.push(`fleet:secretEnv.${instance}.${key}: ${reservedEnv(key)}; remove it`);

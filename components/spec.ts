@@ -4,6 +4,7 @@
  * Every default of the instance file lives in this file and nowhere else.
  */
 import { Cron } from "croner";
+import { closest } from "fastest-levenshtein";
 import * as semver from "semver";
 import { z } from "zod";
 import { ENV_NAME_PATTERN } from "./env-rules";
@@ -291,8 +292,8 @@ export const InstanceFileSchema = z
       .record(z.string(), EnvValueSchema, { error: expected("a map of NAME: value") })
       .default({})
       .describe(
-        "Extra non-secret environment variables (UPPER_SNAKE_CASE names). Names that look like secrets " +
-          "(*_TOKEN, *_KEY, *_PASSWORD, *SECRET*) are rejected: use fleet:secretEnv.",
+        "Extra non-secret environment variables (UPPER_SNAKE_CASE names). Names and values that look like " +
+          "secrets are rejected (use fleet:secretEnv), and so are names fleet, the app image or the runtime own.",
       ),
     resources: ResourcesSchema.prefault({}),
     healthcheck: HealthcheckSchema.prefault({}),
@@ -338,7 +339,7 @@ export interface InstanceSpec {
   readonly rollout: { readonly wave: number; readonly canary: boolean };
 }
 
-/** Stack config defaults; Pulumi.yaml declares the same defaults (a test keeps them equal). */
+/** Stack config defaults; where Pulumi.yaml declares a key, it declares the same default (a test keeps them equal). */
 export const STACK_DEFAULTS = {
   image: "build",
   dockerHost: "",
@@ -351,32 +352,58 @@ export const STACK_DEFAULTS = {
 
 const REGISTRY_REPO_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
-/** Schema of the stack config (`fleet:*`). */
+/**
+ * Schema of the stack config (`fleet:*`): the one place a key is added. Its type, default and
+ * description here are what the reader (components/stack-config.ts) accepts, converts and refuses,
+ * and what `npm run docs` documents. Declaring it in Pulumi.yaml too is optional (a test checks
+ * that a declaration agrees).
+ */
 export const StackConfigSchema = z.strictObject({
   version: exactVersion("an exact semver such as 1.0.0 (pulumi config set fleet:version 1.0.0)").describe(
-    "The version field: every instance without a pinned version runs it.",
+    "The version field: the app version every instance runs unless its file pins another (an exact semver " +
+      "such as 1.0.0). Required: set it in Pulumi.<stack>.yaml.",
   ),
   image: z
     .string({ error: expected('"build" or a registry repository such as ghcr.io/owner/name') })
     .refine((v) => v === "build" || REGISTRY_REPO_PATTERN.test(v), {
       error: expected('"build" or a registry repository such as ghcr.io/owner/name (no tag)'),
     })
-    .default(STACK_DEFAULTS.image),
-  dockerHost: z.string({ error: expected("a Docker host URL such as ssh://user@host") }).default(""),
+    .default(STACK_DEFAULTS.image)
+    .describe(
+      "Where the app image comes from: `build` builds app/ locally and tags it fleet-app:<version>; a registry " +
+        "repository such as ghcr.io/<owner>/<name> pulls <repository>:<version> and pins it by digest.",
+    ),
+  dockerHost: z
+    .string({ error: expected("a Docker host URL such as ssh://user@host") })
+    .default("")
+    .describe("The Docker host, e.g. unix:///var/run/docker.sock or ssh://user@host. Empty means the local socket."),
   backupDir: z
     .string({ error: expected("an absolute host path") })
     .refine((v) => v === "" || v.startsWith("/"), { error: expected("an absolute host path") })
-    .default(""),
+    .default("")
+    .describe(
+      "Host directory for backups (one subdirectory per instance). Empty means one Docker volume per instance " +
+        "(fleet-<stack>-<name>-backups).",
+    ),
   instancesDir: z
     .string({ error: expected("a directory") })
     .min(1)
-    .default(STACK_DEFAULTS.instancesDir),
-  proxyImage: z.string({ error: expected("an image reference such as caddy:2") }).default(STACK_DEFAULTS.proxyImage),
-  proxyAdminPort: intIn(1024, 65535).default(STACK_DEFAULTS.proxyAdminPort),
+    .default(STACK_DEFAULTS.instancesDir)
+    .describe("Directory of instance files, relative to the project."),
+  proxyImage: z
+    .string({ error: expected("an image reference such as caddy:2") })
+    .default(STACK_DEFAULTS.proxyImage)
+    .describe("The Caddy image of the proxy that owns the public ports."),
+  proxyAdminPort: intIn(1024, 65535)
+    .default(STACK_DEFAULTS.proxyAdminPort)
+    .describe("Port of Caddy's admin API on the Docker host's loopback interface."),
   allowEmptyFleet: z
     .boolean({ error: expected("true or false") })
     .default(STACK_DEFAULTS.allowEmptyFleet)
-    .describe("Deploy even when the instance directory holds no instance file (which removes every instance)."),
+    .describe(
+      "Deploy even when the instance directory holds no instance file. Without it an empty directory is an " +
+        "error, because deploying it removes every instance's containers and routes.",
+    ),
   secretEnv: z
     .record(
       z.string().regex(NAME_PATTERN, { error: expected(`an instance name (${NAME_RULE})`) }),
@@ -390,7 +417,8 @@ export const StackConfigSchema = z.strictObject({
     .describe(
       "Secret environment per instance, {<instance>: {<NAME>: <value>}}; set one value with " +
         "`pulumi config set --secret --path 'fleet:secretEnv.<instance>.<NAME>' <value>`. ADMIN_TOKEN there " +
-        "replaces the generated admin token. Not declared in Pulumi.yaml: project config types have no object type.",
+        "replaces the generated admin token. Every value must be encrypted (`secure:` in the stack file). Not " +
+        "declared in Pulumi.yaml: project config types have no object type.",
     ),
 });
 
@@ -419,39 +447,72 @@ export class StackConfigError extends Error {
   }
 }
 
+/** How a stack config value arrives as a string (Pulumi passes every value as one, objects as JSON). */
+export type ConfigKind = "string" | "integer" | "boolean" | "object";
+
+/** The kind of a stack config key, read off its schema (so a new key needs no code here). */
+export function configKind(key: string): ConfigKind {
+  let schema = (StackConfigSchema.shape as Record<string, z.ZodType>)[key];
+  for (let i = 0; schema !== undefined && i < 10; i++) {
+    const def = schema._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+    if (def.type === "number") return "integer";
+    if (def.type === "boolean") return "boolean";
+    if (def.type === "record" || def.type === "object") return "object";
+    if (def.type === "string") return "string";
+    schema = def.innerType ?? def.in;
+  }
+  return "string";
+}
+
+/** Converts a string as Pulumi passes it to the key's kind; anything else is returned as it is. */
+function fromConfigString(key: string, value: unknown): { value: unknown } | { problem: string } {
+  if (typeof value !== "string") return { value };
+  switch (configKind(key)) {
+    case "integer":
+      return { value: /^-?[0-9]+$/.test(value) ? Number(value) : value };
+    case "boolean":
+      return { value: value === "true" ? true : value === "false" ? false : value };
+    case "object":
+      try {
+        return { value: JSON.parse(value) as unknown };
+      } catch {
+        return { problem: `fleet:${key}: expected a map, got invalid JSON` };
+      }
+    default:
+      return { value };
+  }
+}
+
 /**
- * Validates the stack config as Pulumi hands it to the program: every value a string (objects as
- * JSON), missing keys undefined. Empty strings mean "not set".
+ * Validates the stack config: `raw` maps keys without the `fleet:` prefix to values as Pulumi
+ * hands them to the program (strings, objects as JSON) or already typed. Missing keys are
+ * undefined; unknown keys are refused with the closest known key.
+ * @throws StackConfigError with every problem
  */
-export function parseStackConfig(raw: Readonly<Record<string, string | undefined>>): StackConfig {
+export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackConfig {
   const problems: string[] = [];
   const input: Record<string, unknown> = {};
-  for (const key of Object.keys(StackConfigSchema.shape)) {
-    const value = raw[key];
+  const known = Object.keys(StackConfigSchema.shape);
+  for (const [key, value] of Object.entries(raw)) {
     if (value === undefined) continue;
-    if (key === "proxyAdminPort") {
-      input[key] = /^[0-9]+$/.test(value) ? Number(value) : value;
-    } else if (key === "allowEmptyFleet") {
-      input[key] = value === "true" ? true : value === "false" ? false : value;
-    } else if (key === "secretEnv") {
-      try {
-        input[key] = JSON.parse(value) as unknown;
-      } catch {
-        problems.push(`fleet:secretEnv: expected a map {instance: {NAME: value}}, got invalid JSON`);
-      }
-    } else {
-      input[key] = value;
+    if (!known.includes(key)) {
+      problems.push(`fleet:${showKey(key)}: unknown key; did you mean "fleet:${closest(key.slice(0, 100), known)}"?`);
+      continue;
     }
+    const converted = fromConfigString(key, value);
+    if ("problem" in converted) problems.push(converted.problem);
+    else input[key] = converted.value;
   }
   const result = StackConfigSchema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const field = ["fleet:" + String(issue.path[0] ?? ""), ...issue.path.slice(1).map(String)].join(".");
+      const field = [
+        "fleet:" + String(issue.path[0] ?? ""),
+        ...issue.path.slice(1).map((k) => showKey(String(k))),
+      ].join(".");
       // A bad record key is reported as invalid_key wrapping the key schema's own issue.
       const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-      problems.push(
-        issue.code === "unrecognized_keys" ? `fleet: unknown keys ${issue.keys.join(", ")}` : `${field}: ${message}`,
-      );
+      problems.push(`${field}: ${message}`);
     }
   }
   if (problems.length > 0 || !result.success) throw new StackConfigError(problems);

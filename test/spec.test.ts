@@ -8,8 +8,10 @@ import {
   InstanceFileSchema,
   isExactVersion,
   memoryMegabytes,
+  configKind,
   parseStackConfig,
   STACK_DEFAULTS,
+  StackConfigSchema,
   StackConfigError,
   waitTimeoutSeconds,
 } from "../components/spec";
@@ -142,7 +144,7 @@ describe("stack config", () => {
     ],
     [
       { version: "1.0.0", secretEnv: "{" },
-      ["fleet:secretEnv: expected a map {instance: {NAME: value}}, got invalid JSON"],
+      ["fleet:secretEnv: expected a map, got invalid JSON"],
     ],
   ])("parseStackConfig(%o) fails with exact problems", (raw, problems) => {
     let error: unknown;
@@ -155,18 +157,25 @@ describe("stack config", () => {
     expect((error as StackConfigError).problems).toEqual(problems);
   });
 
-  test("Pulumi.yaml declares every stack key with the schema's default", () => {
+  test("what Pulumi.yaml declares agrees with the schema: known keys, their kinds and defaults", () => {
     const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
       config: Record<string, { type: string; default?: unknown; description: string }>;
     };
-    const declared = Object.fromEntries(
-      Object.entries(project.config)
-        .filter(([, decl]) => "default" in decl)
-        .map(([key, decl]) => [key, decl.default]),
-    );
-    expect(declared).toEqual(STACK_DEFAULTS);
-    expect(Object.keys(project.config)).toEqual(["version", ...Object.keys(STACK_DEFAULTS)]);
+    for (const [key, decl] of Object.entries(project.config)) {
+      expect(Object.keys(StackConfigSchema.shape)).toContain(key);
+      expect(decl.type).toBe(configKind(key));
+      expect(decl.default).toEqual((STACK_DEFAULTS as Record<string, unknown>)[key]);
+    }
     expect(project.config["version"]).not.toHaveProperty("default");
+  });
+
+  test.each([
+    ["version", "string"],
+    ["proxyAdminPort", "integer"],
+    ["allowEmptyFleet", "boolean"],
+    ["secretEnv", "object"],
+  ])("the kind of fleet:%s comes from the schema: %s", (key, kind) => {
+    expect(configKind(key)).toBe(kind);
   });
 
   test("the dev stack's version is the app's package version", () => {

@@ -6,12 +6,11 @@
  * and the options that matter. The offline "what would be deployed", like `helm template`.
  * The JSON shape is documented in docs/program.md and docs/architecture.md.
  */
-import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import * as YAML from "yaml";
+import { readStackFiles, SECRET } from "../stack-config";
 import { registerLikePulumi } from "./pulumi-ts";
 
 type PulumiModule = typeof import("@pulumi/pulumi");
@@ -88,9 +87,6 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const SECRET = "[secret]";
-/** Stack config keys that are secrets by design, whatever the stack file says. */
-const SECRET_KEYS = ["fleet:secretEnv"];
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
 const DEFAULT_PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -144,61 +140,11 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
   }
 }
 
-function stringValue(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value);
-}
-
-/** Replaces `{secure: ...}` leaves with "[secret]"; says whether there was one. */
-function hideSecure(value: unknown): { value: unknown; secret: boolean } {
-  if (typeof value !== "object" || value === null) return { value, secret: false };
-  if (!Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
-    return { value: SECRET, secret: true };
-  }
-  let secret = false;
-  const map = (v: unknown) => {
-    const r = hideSecure(v);
-    secret ||= r.secret;
-    return r.value;
-  };
-  const out = Array.isArray(value)
-    ? value.map(map)
-    : Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, map(v)]));
-  return { value: out, secret };
-}
-
 /**
  * The config Pulumi would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then
- * overrides. Values are strings as in PULUMI_CONFIG (objects as JSON); encrypted values become "[secret]".
+ * overrides (components/stack-config.ts, the one reader). Encrypted values become "[secret]".
  */
-export function loadStackConfig(
-  projectDir: string,
-  stack: string,
-  overrides: Readonly<Record<string, string>> = {},
-): { project: string; config: Record<string, string>; secretKeys: string[] } {
-  const project = YAML.parse(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) as {
-    name: string;
-    config?: Record<string, unknown>;
-  };
-  const qualify = (key: string) => (key.includes(":") ? key : `${project.name}:${key}`);
-  const config: Record<string, string> = {};
-  const secretKeys = new Set(SECRET_KEYS);
-  for (const [key, decl] of Object.entries(project.config ?? {})) {
-    const isDecl = typeof decl === "object" && decl !== null && !Array.isArray(decl);
-    const value = isDecl ? (decl as Record<string, unknown>)["default"] : decl;
-    if (value !== undefined) config[qualify(key)] = stringValue(value);
-  }
-  const stackFile = path.join(projectDir, `Pulumi.${stack}.yaml`);
-  if (fs.existsSync(stackFile)) {
-    const parsed = (YAML.parse(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    for (const [key, raw] of Object.entries(parsed.config ?? {})) {
-      const { value, secret } = hideSecure(raw);
-      config[qualify(key)] = stringValue(value);
-      if (secret) secretKeys.add(qualify(key));
-    }
-  }
-  for (const [key, value] of Object.entries(overrides)) config[qualify(key)] = value;
-  return { project: project.name, config, secretKeys: [...secretKeys].filter((k) => k in config) };
-}
+export const loadStackConfig = readStackFiles;
 
 interface RegisterRequest {
   getType(): string;

@@ -4,12 +4,11 @@
 // `backup list --json` to list, `backup restore <id> --live` to restore while the server keeps
 // running (maintenance mode, atomic swap, reopen, migrate; see docs/architecture.md).
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { parse as parseYaml } from "yaml";
 import { COMPACT } from "../history";
+import { loadStackConfig, StackConfigError } from "../stack-config";
 
 /** What a finished command returned. */
 export interface CommandResult {
@@ -180,15 +179,22 @@ export function renderBackupTable(backups: readonly BackupInfo[]): string {
   return table.toString();
 }
 
-/** Reads `Pulumi.<stack>.yaml` config values fleet's CLIs need; absent keys are undefined. */
-export function readStackConfig(repoRoot: string, stack: string): { dockerHost?: string; instancesDir?: string } {
-  const file = path.join(repoRoot, `Pulumi.${stack}.yaml`);
-  if (!fs.existsSync(file)) return {};
-  const doc: unknown = parseYaml(fs.readFileSync(file, "utf8"));
-  const config = isObject(doc) && isObject(doc.config) ? doc.config : {};
-  const dockerHost = str(config["fleet:dockerHost"]);
-  const instancesDir = str(config["fleet:instancesDir"]);
-  return { dockerHost: dockerHost || undefined, instancesDir: instancesDir || undefined };
+/**
+ * The stack config values fleet's CLIs need, through the one reader (components/stack-config.ts);
+ * an unset dockerHost is undefined.
+ * @throws CliError when the stack config is invalid, with every problem
+ */
+export function readStackConfig(repoRoot: string, stack: string): { dockerHost?: string; instancesDir: string } {
+  try {
+    const config = loadStackConfig(repoRoot, stack);
+    return {
+      ...(config.dockerHost !== "" ? { dockerHost: config.dockerHost } : {}),
+      instancesDir: config.instancesDir,
+    };
+  } catch (e) {
+    if (e instanceof StackConfigError) throw new CliError(e.message);
+    throw e;
+  }
 }
 
 /** The real docker runner; `dockerHost` (the stack's `fleet:dockerHost`) becomes DOCKER_HOST. */

@@ -7,27 +7,19 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { FleetValidationError, loadFleet, type Fleet } from "../fleet";
 import { planRollout } from "../plan";
-import { parseStackConfig, StackConfigError, type StackConfig } from "../spec";
-import { loadStackConfig } from "./render";
+import { secretEnvProblems } from "../fleet";
+import { loadStackConfig, StackConfigError, type StackConfig } from "../stack-config";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const USAGE = "usage: npm run validate [-- DIR] [--stack S] [--version X] [--allow-empty]";
 
-/** The stack config from Pulumi.yaml and Pulumi.<stack>.yaml (the parts validation needs). */
+/** The stack config from Pulumi.yaml and Pulumi.<stack>.yaml, through the one reader. */
 export function readStackConfig(
   stack: string,
   projectDir = PROJECT_DIR,
   overrides: Readonly<Record<string, string>> = {},
 ): StackConfig {
-  const { config } = loadStackConfig(projectDir, stack, overrides);
-  const prefix = "fleet:";
-  return parseStackConfig(
-    Object.fromEntries(
-      Object.entries(config)
-        .filter(([k]) => k.startsWith(prefix) && k !== "fleet:secretEnv")
-        .map(([k, v]) => [k.slice(prefix.length), v]),
-    ),
-  );
+  return loadStackConfig(projectDir, stack, overrides);
 }
 
 /** One line per instance: file, name, port, version, wave, backups. */
@@ -74,6 +66,9 @@ export function validateCommand(argv: readonly string[]): { code: number; stdout
       stack: values.stack,
       allowEmpty: values["allow-empty"] || config.allowEmptyFleet,
     });
+    // As the program does: secretEnv names existing instances and no reserved variable.
+    const problems = secretEnvProblems(config.secretEnv, fleet);
+    if (problems.length > 0) throw new StackConfigError(problems);
     return { code: 0, stdout: summarize(fleet, config.version), stderr: [] };
   } catch (err) {
     if (err instanceof FleetValidationError || err instanceof StackConfigError) {

@@ -1,0 +1,179 @@
+/**
+ * The one stack-config reader (components/stack-config.ts) as the commands and the program use
+ * it: unknown keys, plaintext secrets, secretEnv checked by validate as by render, an empty fleet.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { render, RenderError } from "../components/cli/render";
+import { CliError, readStackConfig } from "../components/cli/restore";
+import { validateCommand } from "../components/cli/validate";
+import { loadStackConfig, programStackConfig, readStackFiles, StackConfigError } from "../components/stack-config";
+
+const ROOT = path.resolve(__dirname, "..");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-stack-config-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A project directory with the repository's Pulumi.yaml and the given Pulumi.prod.yaml. */
+function project(name: string, stackFile: string): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir);
+  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), stackFile);
+  return dir;
+}
+
+function problemsOf(read: () => unknown): readonly string[] {
+  try {
+    read();
+  } catch (err) {
+    if (err instanceof StackConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected a StackConfigError");
+}
+
+describe("the files", () => {
+  test("an unknown fleet: key is refused with the closest known key; other namespaces are left alone", () => {
+    const dir = project("typo", "config:\n  fleet:verison: 1.2.0\n  fleet:version: 1.0.0\n  docker:host: x\n");
+    expect(problemsOf(() => loadStackConfig(dir, "prod"))).toEqual([
+      'fleet:verison: unknown key; did you mean "fleet:version"?',
+    ]);
+  });
+
+  test("a plaintext secretEnv value is refused, and never shown", () => {
+    const dir = project(
+      "plaintext",
+      [
+        "config:",
+        "  fleet:version: 1.0.0",
+        "  fleet:secretEnv:",
+        "    homebrews:",
+        "      SMTP_PASSWORD: hunter2",
+        "      API_KEY:",
+        "        secure: v1:abc",
+        "",
+      ].join("\n"),
+    );
+    const problems = problemsOf(() => readStackFiles(dir, "prod"));
+    expect(problems).toEqual([
+      "fleet:secretEnv.homebrews.SMTP_PASSWORD: a plaintext value in Pulumi.prod.yaml; secrets are stored " +
+        "encrypted: pulumi config set --secret --path 'fleet:secretEnv.homebrews.SMTP_PASSWORD' <value>",
+    ]);
+    expect(problems.join("\n")).not.toContain("hunter2");
+  });
+
+  test("encrypted secretEnv values are read as [secret], typed values converted by the schema's kinds", () => {
+    const dir = project(
+      "typed",
+      [
+        "config:",
+        "  fleet:version: 1.0.0",
+        "  fleet:proxyAdminPort: 2100",
+        "  fleet:allowEmptyFleet: true",
+        "  fleet:secretEnv:",
+        "    homebrews:",
+        "      SMTP_PASSWORD:",
+        "        secure: v1:abc",
+        "",
+      ].join("\n"),
+    );
+    expect(loadStackConfig(dir, "prod")).toEqual({
+      version: "1.0.0",
+      image: "build",
+      dockerHost: "",
+      backupDir: "",
+      instancesDir: "instances",
+      proxyImage: "caddy:2",
+      proxyAdminPort: 2100,
+      allowEmptyFleet: true,
+      secretEnv: { homebrews: { SMTP_PASSWORD: "[secret]" } },
+    });
+  });
+
+  test("restore and rollback read through the same reader", () => {
+    const dir = project("restore", "config:\n  fleet:version: 1.0.0\n  fleet:dockerHostt: ssh://x\n");
+    expect(() => readStackConfig(dir, "prod")).toThrow(
+      new CliError('Invalid stack config:\n  fleet:dockerHostt: unknown key; did you mean "fleet:dockerHost"?'),
+    );
+    const ok = project("restore-ok", "config:\n  fleet:version: 1.0.0\n  fleet:dockerHost: ssh://deploy@host\n");
+    expect(readStackConfig(ok, "prod")).toEqual({ dockerHost: "ssh://deploy@host", instancesDir: "instances" });
+  });
+});
+
+describe("the program's reader (pulumi.Config)", () => {
+  const values: Record<string, string> = {
+    "fleet:version": "1.0.0",
+    "fleet:secretEnv": '{"homebrews":{"SMTP_PASSWORD":"pw"}}',
+    "fleet:proxyAdminPort": "2100",
+    "aws:region": "x",
+  };
+  const reader = {
+    get: (key: string) => values[`fleet:${key}`],
+    getObject: <T>(key: string) => JSON.parse(values[`fleet:${key}`]!) as T,
+  };
+
+  test("objects through getObject, the rest through get, converted by kind", () => {
+    expect(programStackConfig(reader, Object.keys(values))).toMatchObject({
+      version: "1.0.0",
+      proxyAdminPort: 2100,
+      secretEnv: { homebrews: { SMTP_PASSWORD: "pw" } },
+    });
+  });
+
+  test("an unknown key passed by Pulumi is refused", () => {
+    expect(problemsOf(() => programStackConfig(reader, [...Object.keys(values), "fleet:proxyAdminPrt"]))).toEqual([
+      'fleet:proxyAdminPrt: unknown key; did you mean "fleet:proxyAdminPort"?',
+    ]);
+  });
+});
+
+describe("validate checks the stack config as render does", () => {
+  test("validate DIR --version X does not crash", () => {
+    expect(validateCommand(["instances", "--version", "1.2.0"]).code).toBe(0);
+    expect(validateCommand(["instances", "--version", "latest"])).toEqual({
+      code: 1,
+      stdout: [],
+      stderr: [
+        'fleet:version: expected an exact semver such as 1.0.0 (pulumi config set fleet:version 1.0.0), got "latest"',
+      ],
+    });
+  });
+
+  test("an empty directory: refused, accepted with --allow-empty", () => {
+    const dir = path.join(tmp, "empty-validate");
+    fs.mkdirSync(dir);
+    expect(validateCommand([dir]).code).toBe(1);
+    expect(validateCommand([dir, "--allow-empty"])).toEqual({ code: 0, stdout: [], stderr: [] });
+  });
+});
+
+describe("the program refuses before registering anything", () => {
+  test("an unknown fleet: key", async () => {
+    const error = await render({ config: { verison: "1.1.0" } }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RenderError);
+    expect((error as RenderError).message).toBe(
+      'Invalid stack config:\n  fleet:verison: unknown key; did you mean "fleet:version"?',
+    );
+    expect((error as RenderError).resources).toEqual([]);
+  }, 300_000);
+
+  test("an empty fleet without fleet:allowEmptyFleet; with it, only the image and the proxy", async () => {
+    const dir = path.join(tmp, "empty-render");
+    fs.mkdirSync(dir);
+    const error = await render({ instancesDir: dir }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RenderError);
+    expect((error as RenderError).message).toContain("no instance files (*.yaml); deploying an empty fleet removes");
+    expect((error as RenderError).resources).toEqual([]);
+    const allowed = await render({ instancesDir: dir, config: { allowEmptyFleet: "true" } });
+    expect(allowed.resources.map((r) => r.name)).toEqual([
+      "app",
+      "app-1.0.0",
+      "proxy",
+      "proxy-image",
+      "proxy-data",
+      "proxy",
+    ]);
+  }, 300_000);
+});
