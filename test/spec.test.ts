@@ -142,10 +142,7 @@ describe("stack config", () => {
       { version: "1.0.0", secretEnv: '{"homebrews":{"smtp":"x"}}' },
       ['fleet:secretEnv.homebrews.smtp: expected an upper-snake-case name such as SMTP_PASSWORD, got "smtp"'],
     ],
-    [
-      { version: "1.0.0", secretEnv: "{" },
-      ["fleet:secretEnv: expected a map, got invalid JSON"],
-    ],
+    [{ version: "1.0.0", secretEnv: "{" }, ["fleet:secretEnv: expected a map, got invalid JSON"]],
   ])("parseStackConfig(%o) fails with exact problems", (raw, problems) => {
     let error: unknown;
     try {
