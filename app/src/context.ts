@@ -6,6 +6,7 @@ import { AttachmentRepository } from "./domain/attachments";
 import { EntryRepository } from "./domain/entries";
 import { EntryTypeRepository } from "./domain/entry-types";
 import { NoteRepository } from "./domain/notes";
+import { RelationshipTypeRepository } from "./domain/relationship-types";
 import { RelationshipRepository } from "./domain/relationships";
 import { SessionRepository } from "./domain/sessions";
 import { defaultSettings, type Settings, SettingsRepository } from "./domain/settings";
@@ -19,6 +20,7 @@ export interface Repositories {
   readonly notes: NoteRepository;
   readonly attachments: AttachmentRepository;
   readonly relationships: RelationshipRepository;
+  readonly relationshipTypes: RelationshipTypeRepository;
   readonly settings: SettingsRepository;
   readonly sessions: SessionRepository;
 }
@@ -59,12 +61,14 @@ export class AppContext {
     this.version = schemaVersion;
     const src = () => this.live();
     const types = new EntryTypeRepository(src);
+    const relationshipTypes = new RelationshipTypeRepository(src);
     this.repos = {
       types,
       entries: new EntryRepository(src, types),
       notes: new NoteRepository(src),
       attachments: new AttachmentRepository(src, this.paths.uploadsDir),
-      relationships: new RelationshipRepository(src),
+      relationships: new RelationshipRepository(src, relationshipTypes),
+      relationshipTypes,
       settings: new SettingsRepository(src, defaultSettings(config.appTitle)),
       sessions: new SessionRepository(src),
     };

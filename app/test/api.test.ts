@@ -201,6 +201,7 @@ describe("JSON API", () => {
     const defaults = (await app.inject({ url: "/api/settings", headers: AUTH })).json();
     expect(defaults).toEqual({
       title: "Test Instance",
+      subtitle: "",
       theme: "light",
       labels: { entry: "Entry", entries: "Entries", note: "Note", notes: "Notes", attachments: "Attachments" },
     });
@@ -292,7 +293,7 @@ describe("JSON API", () => {
       {
         status: "ok",
         version: "1.0.0",
-        schemaVersion: 4,
+        schemaVersion: 5,
         checks: { database: "ok", migrations: "ok", dataDir: "ok", backupDir: "ok", maintenance: "off" },
       },
     ]);
@@ -305,7 +306,7 @@ describe("JSON API", () => {
       version: "1.0.0",
       revision: "unknown",
       buildDate: "unknown",
-      schemaVersion: 4,
+      schemaVersion: 5,
       node: process.version,
     });
     await createEntry(app, "counted");
@@ -314,7 +315,7 @@ describe("JSON API", () => {
     expect(metrics.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
     const lines = metrics.body.split("\n");
     expect(lines).toContain("fleet_entries 1");
-    expect(lines).toContain("fleet_schema_version 4");
+    expect(lines).toContain("fleet_schema_version 5");
     expect(lines).toContain("fleet_backup_last_success 1");
     const last = (await app.inject({ url: "/api/backups/last", headers: AUTH })).json();
     expect([last.lastRun.ok, last.lastRun.reason, last.newest.id]).toEqual([true, "manual", last.lastRun.id]);

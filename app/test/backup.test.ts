@@ -34,7 +34,7 @@ describe("backups", () => {
     expect(res.status).toBe(0);
     const line = JSON.parse(res.stdout);
     expect(Object.keys(line)).toEqual(["id", "path"]);
-    expect(line.id).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0004-from-1\.0\.0-to-1\.1\.0$/);
+    expect(line.id).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0005-from-1\.0\.0-to-1\.1\.0$/);
     expect(line.path).toBe(path.join(root, "backups", line.id));
 
     const m = readManifest(ctx.paths.backupDir, line.id);
@@ -48,15 +48,16 @@ describe("backups", () => {
       fromVersion: "1.0.0",
       toVersion: "1.1.0",
       appVersion: "1.0.0",
-      schemaVersion: 4,
-      migrations: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      schemaVersion: 5,
+      migrations: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
       rowCounts: {
         attachments: 1,
         entries: 1,
         entry_types: 1,
         notes: 1,
+        relationship_types: 0,
         relationships: 0,
-        schema_migrations: 4,
+        schema_migrations: 5,
         sessions: 0,
         settings: 0,
         states: 3,
@@ -170,8 +171,8 @@ describe("backups", () => {
     const restored = await app.inject({ method: "POST", url: `/api/backups/${created.id}/restore`, headers: AUTH });
     expect(restored.statusCode).toBe(200);
     const r = restored.json();
-    expect([r.restored, r.schemaVersion, r.migrationsApplied]).toEqual([created.id, 4, []]);
-    expect(r.safetyBackup).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0004$/);
+    expect([r.restored, r.schemaVersion, r.migrationsApplied]).toEqual([created.id, 5, []]);
+    expect(r.safetyBackup).toMatch(/^test-\d{8}t\d{9}z-v1\.0\.0-s0005$/);
     expect(await snapshot()).toEqual(before);
     expect(ctx.maintenance).toBe(false);
     expect((await app.inject({ url: "/api/health" })).statusCode).toBe(200);
@@ -221,8 +222,8 @@ describe("backups", () => {
     expect(JSON.parse(res.stdout)).toEqual({
       restored: oldBackup.id,
       safetyBackup: null,
-      schemaVersion: 4,
-      migrationsApplied: ["0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      schemaVersion: 5,
+      migrationsApplied: ["0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
     });
     const db = openReadOnly(pathsFor(path.join(root, "data"), path.join(root, "backups")).dbFile);
     expect(stmt(db, "SELECT title FROM entries").pluck().all()).toEqual(["old batch"]);

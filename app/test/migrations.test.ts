@@ -37,12 +37,13 @@ describe("migrations", () => {
       "0002_default_entry_type.sql",
       "0003_entry_filter_indexes.sql",
       "0004_sessions.sql",
+      "0005_type_pages.sql",
     ]);
     const ctx = openCtx(root, migrationsDir(files.length));
     const rows = stmt(ctx.db, "SELECT version, name, checksum, applied_at FROM schema_migrations").all() as Record<string, unknown>[];
     expect(rows.map((r) => [r.version, r.name, r.checksum])).toEqual(files.map((m) => [m.version, m.name, m.checksum]));
     expect(rows.every((r) => typeof r.applied_at === "string" && !Number.isNaN(Date.parse(r.applied_at as string)))).toBe(true);
-    expect(ctx.schemaVersion).toBe(4);
+    expect(ctx.schemaVersion).toBe(5);
     expect(stmt(ctx.db, "PRAGMA journal_mode").pluck().get()).toBe("wal");
     expect(stmt(ctx.db, "PRAGMA foreign_keys").pluck().get()).toBe(1);
     expect(stmt(ctx.db, "PRAGMA busy_timeout").pluck().get()).toBe(5000);
@@ -209,21 +210,21 @@ describe("migrations", () => {
     expect(JSON.parse(status0.stdout)).toEqual({
       database: null,
       schemaVersion: 0,
-      latest: 4,
+      latest: 5,
       applied: [],
-      pending: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      pending: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
     });
     const up = cli("migrate", "up");
     expect(JSON.parse(up.stdout)).toEqual({
-      schemaVersion: 4,
-      applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      schemaVersion: 5,
+      applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
       backup: null,
     });
     const status = JSON.parse(cli("migrate", "status").stdout);
     expect([status.schemaVersion, status.pending, status.applied.map((a: { name: string }) => a.name)]).toEqual([
-      4,
+      5,
       [],
-      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
     ]);
   });
 
@@ -241,12 +242,12 @@ describe("migrations", () => {
     expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
     const applied = results.map((r) => JSON.parse(r.out).applied as string[]).sort((a, b) => b.length - a.length);
     expect(applied).toEqual([
-      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql"],
+      ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
       [],
       [],
     ]);
     const db = openDatabase(pathsFor(path.join(root, "data"), path.join(root, "backups")).dbFile);
-    expect(stmt(db, "SELECT count(*) FROM schema_migrations").pluck().get()).toBe(4);
+    expect(stmt(db, "SELECT count(*) FROM schema_migrations").pluck().get()).toBe(5);
     db.close();
     expect(existsSync(path.join(root, "data", "app.db"))).toBe(true);
   });

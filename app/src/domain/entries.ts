@@ -121,12 +121,12 @@ export class EntryRepository {
     return stmt(this.db(), "SELECT 1 FROM entries WHERE id = ?").get(id) !== undefined;
   }
 
-  /** Creates an entry; the state defaults to the type's first open state. */
+  /** Creates an entry; the state defaults to the type's default state. */
   create(input: EntryCreate): Entry {
     const db = this.db();
     const type = this.types.get(input.typeId);
-    const stateId = this.checkState(type.id, input.stateId) ?? (type.states.find((s) => s.open) ?? type.states[0])?.id;
-    if (stateId === undefined) throw new ValidationError("typeId", `entry type ${type.id} has no states`);
+    const stateId = this.checkState(type.id, input.stateId) ?? type.defaultStateId;
+    if (stateId === null) throw new ValidationError("typeId", `entry type ${type.id} has no states`);
     const now = new Date().toISOString();
     const id = Number(
       stmt(

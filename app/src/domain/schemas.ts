@@ -29,8 +29,11 @@ export const entryTypeCreate = z.strictObject({
   states: z.array(stateInput).min(1, { error: "needs at least one state" }).max(30, { error: "at most 30 states" }),
 });
 
-/** Change of an entry type's labels. */
-export const entryTypeUpdate = entryTypeCreate.pick({ singular: true, plural: true }).partial();
+/** Change of an entry type's labels or its default state. */
+export const entryTypeUpdate = entryTypeCreate.pick({ singular: true, plural: true }).partial().extend({ defaultStateId: id.optional() });
+
+/** Moving a state one place in its type's order. */
+export const stateMove = z.strictObject({ direction: z.enum(["up", "down"], { error: "must be up or down" }) });
 
 /** Change of a state. */
 export const stateUpdate = stateInput.partial();
@@ -82,11 +85,34 @@ export const noteInput = z.strictObject({
   body: z.string().trim().min(1, { error: "is required" }).max(20_000, { error: "must be at most 20000 characters" }),
 });
 
-/** A typed relationship from one entry to another, e.g. batch `uses` recipe. */
-export const relationshipCreate = z.strictObject({
-  kind: z.string().regex(/^[a-z][a-z0-9 -]{0,39}$/, { error: "must be 1-40 lowercase letters, digits, spaces or dashes (e.g. uses)" }),
-  toEntryId: id,
+const kind = z.string().regex(/^[a-z][a-z0-9 -]{0,39}$/, { error: "must be 1-40 lowercase letters, digits, spaces or dashes (e.g. uses)" });
+
+/** How many entries each side of a relationship definition may have. */
+export const CARDINALITIES = ["one-to-one", "one-to-many", "many-to-one", "many-to-many"] as const;
+
+/**
+ * A relationship definition: entries of `fromTypeId` link to entries of `toTypeId`; `label` reads
+ * from the from-side (batch "uses" recipe), `reverseLabel` from the to-side (recipe "used by" batch).
+ * `many-to-one`: many from-entries may link to one to-entry, and each from-entry to at most one.
+ */
+export const relationshipTypeCreate = z.strictObject({
+  fromTypeId: id,
+  toTypeId: id,
+  label: kind,
+  reverseLabel: kind,
+  cardinality: z.enum(CARDINALITIES, { error: `must be one of ${CARDINALITIES.join(", ")}` }),
 });
+
+/** Change of a relationship definition's labels or cardinality (its types are fixed). */
+export const relationshipTypeUpdate = relationshipTypeCreate.pick({ label: true, reverseLabel: true, cardinality: true }).partial();
+
+/**
+ * A relationship from one entry to another: through a definition (`typeId`, the kind is its
+ * label), or with a free-form `kind`, e.g. batch `uses` recipe.
+ */
+export const relationshipCreate = z
+  .strictObject({ kind: kind.optional(), typeId: id.optional(), toEntryId: id })
+  .refine((v) => (v.kind === undefined) !== (v.typeId === undefined), { error: "give either kind or typeId", path: ["kind"] });
 
 /** Path parameter `:id`. */
 export const idParams = z.strictObject({ id });
@@ -97,3 +123,7 @@ export type EntryCreate = z.infer<typeof entryCreate>;
 export type EntryUpdate = z.infer<typeof entryUpdate>;
 export type EntryQuery = z.infer<typeof entryQuery>;
 export type StateInput = z.infer<typeof stateInput>;
+export type EntryTypeUpdate = z.infer<typeof entryTypeUpdate>;
+export type RelationshipTypeCreate = z.infer<typeof relationshipTypeCreate>;
+export type RelationshipTypeUpdate = z.infer<typeof relationshipTypeUpdate>;
+export type Cardinality = (typeof CARDINALITIES)[number];

@@ -13,6 +13,7 @@ const label = z.string().trim().min(1, { error: "is required" }).max(40, { error
  */
 export const settingsSchema = z.strictObject({
   title: z.string().trim().min(1, { error: "is required" }).max(100, { error: "must be at most 100 characters" }),
+  subtitle: z.string().trim().max(200, { error: "must be at most 200 characters" }),
   theme: z.enum(THEMES, { error: `must be one of ${THEMES.join(", ")}` }),
   labels: z.strictObject({
     entry: label,
@@ -36,6 +37,7 @@ export const settingsPatch = settingsSchema
 export function defaultSettings(appTitle: string): Settings {
   return {
     title: appTitle || "Fleet",
+    subtitle: "",
     theme: "light",
     labels: { entry: "Entry", entries: "Entries", note: "Note", notes: "Notes", attachments: "Attachments" },
   };

@@ -37,7 +37,8 @@ export async function entryRoutes(app: FastifyInstance): Promise<void> {
   app.get("/api/entries/:id/relationships", read, async (req) => repos.relationships.listFor(repos.entries.get(id(req)).id));
   app.post("/api/entries/:id/relationships", async (req, reply) => {
     const body = parse(relationshipCreate, req.body, "body");
-    return reply.code(201).send(repos.relationships.create(id(req), body.kind, body.toEntryId));
+    const link = body.typeId !== undefined ? { typeId: body.typeId } : { kind: body.kind! };
+    return reply.code(201).send(repos.relationships.create(id(req), link, body.toEntryId));
   });
   app.delete("/api/relationships/:id", async (req, reply) => {
     repos.relationships.delete(id(req));
