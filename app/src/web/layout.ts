@@ -16,7 +16,8 @@ const BASE_CSS = `
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--fg)}
 a{color:var(--accent)}
-header,footer{padding:.7rem 1.5rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+header,footer,header nav{padding:.7rem 1.5rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
+header nav{padding:0}
 header{background:var(--card);border-bottom:1px solid var(--line)}
 header .title{font-size:1.25rem;font-weight:650;color:var(--fg);text-decoration:none;margin-right:auto}
 footer{color:var(--muted);font-size:.85rem;border-top:1px solid var(--line);margin-top:2rem}
@@ -33,7 +34,19 @@ textarea{width:100%;min-height:6rem}
 input[type=text],input[type=password]{min-width:16rem}
 button,.button{font:inherit;background:var(--accent);color:var(--accent-fg);border:0;border-radius:5px;padding:.4rem .9rem;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:transparent;color:var(--accent);border:1px solid var(--accent)}
-.badge{display:inline-block;border-radius:999px;padding:.05rem .6rem;font-size:.8rem;color:#fff;white-space:nowrap}
+.badge{display:inline-block;border-radius:999px;padding:.05rem .6rem;font-size:.8rem;color:#fff;background:#555;white-space:nowrap}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.skip{position:absolute;left:-999px;top:.5rem;background:var(--card);padding:.4rem .8rem;z-index:1}.skip:focus{left:.5rem}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+header .subtitle{color:var(--muted);font-size:.9rem;margin:0;flex-basis:100%;order:1}
+.field{margin:0 0 .5rem}.row{display:flex;gap:1rem;flex-wrap:wrap;align-items:start;border:0;padding:0;margin:0}
+fieldset{border:1px solid var(--line);border-radius:6px;margin:.6rem 0;padding:.4rem .8rem}legend{color:var(--muted);font-size:.85rem}
+.hint{color:var(--muted);font-size:.85rem;margin:.15rem 0}
+.field-error{color:#8a1c13;background:#fdecea;border-radius:4px;padding:.1rem .4rem;font-size:.85rem;margin:.2rem 0}
+[aria-invalid=true]{border-color:#c62828}
+.notice{background:#e8f5e9;color:#1b5e20;border:1px solid #a5d6a7;border-radius:6px;padding:.6rem .8rem}
+td.buttons{white-space:nowrap}
+input[type=color]{width:3.5rem;height:2.1rem;padding:.1rem}
 .muted{color:var(--muted)}
 .error{background:#fdecea;color:#8a1c13;border:1px solid #f5c2bd;border-radius:6px;padding:.6rem .8rem;margin:0 0 1rem}
 .ok{color:#2e7d32}.fail{color:#c62828}
@@ -55,13 +68,28 @@ export interface Frame {
   readonly lastBackup: LastRun | null;
 }
 
-/** CSS classes `st-<id>` for every state's color (colors are validated as #rrggbb by the schema). */
+/** WCAG 2 relative luminance of a #rrggbb color (https://www.w3.org/TR/WCAG21/#dfn-relative-luminance). */
+function luminance(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+/** Black or white, whichever reads better on `hex` (the larger WCAG contrast ratio). */
+export function textOn(hex: string): "#000" | "#fff" {
+  const l = luminance(hex);
+  return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? "#000" : "#fff";
+}
+
+/** CSS classes `st-<id>` for every state's color (colors are validated as #rrggbb by the schema), with readable text. */
 function stateCss(types: readonly EntryType[]): string {
   const hex = /^#[0-9a-fA-F]{6}$/;
   return types
     .flatMap((t) => t.states)
     .filter((s) => hex.test(s.color))
-    .map((s) => `.st-${s.id}{background:${s.color}}`)
+    .map((s) => `.st-${s.id}{background:${s.color};color:${textOn(s.color)}}`)
     .join("");
 }
 
@@ -89,7 +117,7 @@ function footer(f: Frame): SafeHtml {
 export function page(f: Frame, title: string, content: HtmlValue): SafeHtml {
   const { settings: s } = f;
   const nav = f.isAdmin
-    ? html`<a href="/entries/new">New ${s.labels.entry.toLowerCase()}</a>
+    ? html`<a href="/entries/new">New ${s.labels.entry.toLowerCase()}</a><a href="/types">Types</a><a href="/settings">Settings</a>
         <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${f.csrf}"><button class="secondary" type="submit">Log out</button></form>`
     : html`<a href="/login">Log in</a>`;
   const css = `:root{${THEME_VARS[s.theme]}}${BASE_CSS}${stateCss(f.types)}`;
@@ -102,8 +130,9 @@ export function page(f: Frame, title: string, content: HtmlValue): SafeHtml {
 <style nonce="${f.nonce}">${trusted(css)}</style>
 </head>
 <body>
-<header><a class="title" href="/">${s.title}</a><a href="/">${s.labels.entries}</a>${nav}</header>
-<main>${content}</main>
+<a class="skip" href="#main">Skip to content</a>
+<header><a class="title" href="/">${s.title}</a>${s.subtitle ? html`<p class="subtitle" data-testid="subtitle">${s.subtitle}</p>` : ""}<nav aria-label="Main"><a href="/">${s.labels.entries}</a>${nav}</nav></header>
+<main id="main" tabindex="-1">${content}</main>
 ${footer(f)}
 </body>
 </html>`;

@@ -8,6 +8,8 @@ import { ValidationError } from "../domain/errors";
 import { defaultSettings } from "../domain/settings";
 import { entryCreate, entryQuery, entryUpdate, idParams, noteInput } from "../domain/schemas";
 import { parse } from "../http";
+import { adminPages } from "./admin-routes";
+import { linkChoices } from "./admin-views";
 import { CSRF_FIELD, csrfProblem, csrfToken } from "./csrf";
 import type { SafeHtml } from "./html";
 import type { Frame } from "./layout";
@@ -28,13 +30,13 @@ const listQuery = z.strictObject({
 const archiveForm = z.strictObject({ archived: z.enum(["true", "false"], { error: "must be true or false" }) });
 
 /** A form or query value as one string (empty and missing are both undefined). */
-function one(v: unknown): string | undefined {
+export function one(v: unknown): string | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   return typeof s === "string" && s !== "" ? s : undefined;
 }
 
 /** The non-empty string values of a parsed query or urlencoded body, without the CSRF field. */
-function fields(body: unknown): Record<string, string> {
+export function fields(body: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (body && typeof body === "object") {
     for (const [k, v] of Object.entries(body)) {
@@ -119,12 +121,11 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
 
   const send = (reply: FastifyReply, body: SafeHtml, status = 200) => reply.code(status).type("text/html; charset=utf-8").send(body.value);
   const idOf = (req: FastifyRequest) => parse(idParams, req.params, "params").id;
-  const showEntry = (req: FastifyRequest, reply: FastifyReply, id: number, status = 200, errors: Parameters<typeof entryPage>[4] = {}) =>
-    send(
-      reply,
-      entryPage(frame(req, reply), repos.entries.get(id), repos.notes.listFor(id), repos.attachments.listFor(id), errors),
-      status,
-    );
+  const showEntry = (req: FastifyRequest, reply: FastifyReply, id: number, status = 200, errors: Parameters<typeof entryPage>[5] = {}) => {
+    const e = repos.entries.get(id);
+    const links = { ...repos.relationships.listFor(id), choices: linkChoices(repos.relationshipTypes.listForType(e.typeId), e.typeId) };
+    return send(reply, entryPage(frame(req, reply), e, repos.notes.listFor(id), repos.attachments.listFor(id), links, errors), status);
+  };
 
   // The API's JSON errors (401 from the auth hook, 404, 503 in maintenance) become pages for browsers.
   app.addHook("onSend", async (req, reply, payload) => {
@@ -296,4 +297,7 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     }
     return reply.redirect(`/entries/${id}#attachments`, 303);
   });
+
+  // Types, states, relationship definitions, settings, links: under the CSRF check above.
+  await app.register(adminPages, { frame, send, showEntry, fields });
 }

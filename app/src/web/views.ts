@@ -2,9 +2,11 @@ import type { Attachment } from "../domain/attachments";
 import type { Entry, Page } from "../domain/entries";
 import type { EntryType } from "../domain/entry-types";
 import type { Note } from "../domain/notes";
+import type { Relationship } from "../domain/relationships";
+import { type LinkChoice, linkSearchForm } from "./admin-views";
+import { csrfInput, errorBox, postButton } from "./forms";
 import { type Frame, page, when } from "./layout";
 import { html, type HtmlValue, type SafeHtml } from "./html";
-import { CSRF_FIELD } from "./csrf";
 
 /** Filters of the list page, as shown in its form and links. */
 export interface ListFilters {
@@ -18,8 +20,6 @@ export interface ListFilters {
 /** Entries per list page. */
 export const PAGE_SIZE = 20;
 
-const csrfInput = (f: Frame) => html`<input type="hidden" name="${CSRF_FIELD}" value="${f.csrf}">`;
-const errorBox = (error: string | undefined) => (error ? html`<p class="error" role="alert">${error}</p>` : null);
 const badge = (e: Entry) => html`<span class="badge st-${e.stateId}">${e.stateName}</span>`;
 
 function listUrl(filters: ListFilters, pageNo: number): string {
@@ -122,13 +122,35 @@ function size(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** One entry with its notes and attachments, and (for admins) the forms to change them. */
+/** An entry's relationships on both sides, and the ways it can be linked. */
+export interface EntryLinks {
+  readonly outgoing: readonly Relationship[];
+  readonly incoming: readonly Relationship[];
+  readonly choices: readonly LinkChoice[];
+}
+
+function linksCard(f: Frame, e: Entry, links: EntryLinks, error: string | undefined): SafeHtml {
+  const item = (r: Relationship, label: string, otherId: number, otherTitle: string) =>
+    html`<li><span class="muted">${label}</span> <a href="/entries/${otherId}">${otherTitle}</a>${
+      f.isAdmin ? html` ${postButton(f, `/entries/${e.id}/relationships/${r.id}/delete`, "Remove", {}, { secondary: true, name: `Remove link: ${label} ${otherTitle}` })}` : ""
+    }</li>`;
+  const all = [
+    ...links.outgoing.map((r) => item(r, r.kind, r.toEntryId, r.toTitle)),
+    ...links.incoming.map((r) => item(r, r.reverseLabel, r.fromEntryId, r.fromTitle)),
+  ];
+  return html`<div class="card" id="links"><h2>Relationships</h2>${errorBox(error)}
+  ${all.length ? html`<ul class="plain" data-testid="links">${all}</ul>` : html`<p class="muted">No relationships yet.</p>`}
+  ${f.isAdmin ? linkSearchForm(e, links.choices) : ""}</div>`;
+}
+
+/** One entry with its notes, attachments and relationships, and (for admins) the forms to change them. */
 export function entryPage(
   f: Frame,
   e: Entry,
   notes: readonly Note[],
   attachments: readonly Attachment[],
-  errors: { note?: string; attachment?: string; noteBody?: string } = {},
+  links: EntryLinks,
+  errors: { note?: string; attachment?: string; noteBody?: string; link?: string } = {},
 ): SafeHtml {
   const { labels } = f.settings;
   const admin = f.isAdmin;
@@ -159,6 +181,7 @@ export function entryPage(
       : ""
   }
 </div>
+${linksCard(f, e, links, errors.link)}
 <div class="card" id="attachments">
   <h2>${labels.attachments}</h2>
   ${
