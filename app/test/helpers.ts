@@ -75,6 +75,23 @@ export async function makeApp(opts: { env?: Record<string, string>; root?: strin
   return { app, ctx, config, root };
 }
 
+/** Headers of a browser asking for a page. */
+export const HTML = { accept: "text/html,application/xhtml+xml" };
+/** Content type of an HTML form post. */
+export const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+/** Logs in through POST /api/login and returns the session cookie and the pages' CSRF token. */
+export async function session(app: FastifyInstance): Promise<{ cookie: string; csrf: string }> {
+  const login = await app.inject({ method: "POST", url: "/api/login", payload: { token: TOKEN } });
+  if (login.statusCode !== 204) throw new Error(`login: ${login.statusCode} ${login.body}`);
+  const c = login.cookies.find((x) => x.name === "fleet_session_test")!;
+  const cookie = `fleet_session_test=${c.value}`;
+  const form = await app.inject({ url: "/entries/new", headers: { ...HTML, cookie } });
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
+  if (!csrf) throw new Error(`no CSRF token in ${form.body}`);
+  return { cookie, csrf };
+}
+
 /** A multipart/form-data body with one file field. */
 export function multipart(
   filename: string,

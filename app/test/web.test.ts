@@ -1,23 +1,9 @@
 import { describe, expect, test } from "vitest";
 import { html, trusted } from "../src/web/html";
 import { safeNext } from "../src/web/routes";
-import { AUTH, createEntry, makeApp, TOKEN } from "./helpers";
+import { AUTH, createEntry, FORM, HTML, makeApp, session } from "./helpers";
 
 type App = Awaited<ReturnType<typeof makeApp>>["app"];
-const HTML = { accept: "text/html,application/xhtml+xml" };
-const FORM = { "content-type": "application/x-www-form-urlencoded" };
-
-/** Logs in through POST /api/login and returns the session cookie and the page's CSRF token. */
-async function session(app: App): Promise<{ cookie: string; csrf: string }> {
-  const login = await app.inject({ method: "POST", url: "/api/login", payload: { token: TOKEN } });
-  expect(login.statusCode).toBe(204);
-  const c = login.cookies.find((x) => x.name === "fleet_session_test")!;
-  const cookie = `fleet_session_test=${c.value}`;
-  const form = await app.inject({ url: "/entries/new", headers: { ...HTML, cookie } });
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
-  if (!csrf) throw new Error(`no CSRF token in ${form.body}`);
-  return { cookie, csrf };
-}
 
 const count = async (app: App) => (await app.inject({ url: "/api/entries?archived=all", headers: AUTH })).json().total as number;
 

@@ -68,7 +68,12 @@ export class EntryTypeRepository {
     const db = this.db();
     const types = stmt(db, `${TYPE_SELECT} ORDER BY key`).all() as TypeRow[];
     const states = (stmt(db, "SELECT * FROM states ORDER BY type_id, position, id").all() as StateRow[]).map(toState);
-    return types.map((t) => toType(t, states.filter((s) => s.typeId === t.id)));
+    return types.map((t) =>
+      toType(
+        t,
+        states.filter((s) => s.typeId === t.id),
+      ),
+    );
   }
 
   /** One type, or throws {@link NotFoundError}. */
@@ -111,8 +116,13 @@ export class EntryTypeRepository {
       throw new ValidationError("defaultStateId", `state ${input.defaultStateId} does not belong to entry type ${id}`);
     }
     const db = this.db();
-    stmt(db, "UPDATE entry_types SET singular = ?, plural = ? WHERE id = ?").run(input.singular ?? cur.singular, input.plural ?? cur.plural, id);
-    if (input.defaultStateId !== undefined) stmt(db, "UPDATE entry_types SET default_state_id = ? WHERE id = ?").run(input.defaultStateId, id);
+    stmt(db, "UPDATE entry_types SET singular = ?, plural = ? WHERE id = ?").run(
+      input.singular ?? cur.singular,
+      input.plural ?? cur.plural,
+      id,
+    );
+    if (input.defaultStateId !== undefined)
+      stmt(db, "UPDATE entry_types SET default_state_id = ? WHERE id = ?").run(input.defaultStateId, id);
     return this.get(id);
   }
 
@@ -126,8 +136,9 @@ export class EntryTypeRepository {
         `entry type ${t.singular} still has ${entries} ${entries === 1 ? "entry" : "entries"}; delete them or move them to another type first`,
       );
     }
-    const defs = (stmt(db, "SELECT count(*) AS n FROM relationship_types WHERE from_type_id = ? OR to_type_id = ?").get(id, id) as { n: number })
-      .n;
+    const defs = (
+      stmt(db, "SELECT count(*) AS n FROM relationship_types WHERE from_type_id = ? OR to_type_id = ?").get(id, id) as { n: number }
+    ).n;
     if (defs > 0) {
       throw new ConflictError(
         `entry type ${t.singular} is used by ${defs} relationship ${defs === 1 ? "definition" : "definitions"}; delete ${defs === 1 ? "it" : "them"} first`,
@@ -177,7 +188,8 @@ export class EntryTypeRepository {
         `state ${st.name} is in use by ${used} ${used === 1 ? "entry" : "entries"}; move ${used === 1 ? "it" : "them"} to another state first`,
       );
     }
-    if (this.get(st.typeId).states.length === 1) throw new ConflictError(`state ${st.name} is the type's only state; a type needs at least one`);
+    if (this.get(st.typeId).states.length === 1)
+      throw new ConflictError(`state ${st.name} is the type's only state; a type needs at least one`);
     stmt(db, "DELETE FROM states WHERE id = ?").run(id);
   }
 

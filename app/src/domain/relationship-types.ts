@@ -37,7 +37,10 @@ export class RelationshipTypeRepository {
 
   /** Definitions with `typeId` on either side. */
   listForType(typeId: number): RelationshipType[] {
-    return stmt(this.db(), `${SELECT} WHERE d.from_type_id = ? OR d.to_type_id = ? ORDER BY d.label, d.id`).all(typeId, typeId) as RelationshipType[];
+    return stmt(this.db(), `${SELECT} WHERE d.from_type_id = ? OR d.to_type_id = ? ORDER BY d.label, d.id`).all(
+      typeId,
+      typeId,
+    ) as RelationshipType[];
   }
 
   /** One definition, or throws {@link NotFoundError}. */
@@ -60,7 +63,8 @@ export class RelationshipTypeRepository {
         stmt(
           db,
           "INSERT INTO relationship_types (from_type_id, to_type_id, label, reverse_label, cardinality, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        ).run(input.fromTypeId, input.toTypeId, input.label, input.reverseLabel, input.cardinality, new Date().toISOString()).lastInsertRowid,
+        ).run(input.fromTypeId, input.toTypeId, input.label, input.reverseLabel, input.cardinality, new Date().toISOString())
+          .lastInsertRowid,
       );
       return this.get(id);
     } catch (err) {
@@ -81,11 +85,17 @@ export class RelationshipTypeRepository {
     const next = { ...cur, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as RelationshipType;
     const { fromHasOne, toHasOne } = sidesOfOne(next.cardinality);
     const most = (side: "from_entry_id" | "to_entry_id") =>
-      (stmt(db, `SELECT coalesce(max(n), 0) AS n FROM (SELECT count(*) AS n FROM relationships WHERE type_id = ? GROUP BY ${side})`).get(id) as {
-        n: number;
-      }).n;
+      (
+        stmt(db, `SELECT coalesce(max(n), 0) AS n FROM (SELECT count(*) AS n FROM relationships WHERE type_id = ? GROUP BY ${side})`).get(
+          id,
+        ) as {
+          n: number;
+        }
+      ).n;
     if ((fromHasOne && most("from_entry_id") > 1) || (toHasOne && most("to_entry_id") > 1)) {
-      throw new ConflictError(`cardinality: existing relationships already have more than one entry on a side; remove some before making it ${next.cardinality}`);
+      throw new ConflictError(
+        `cardinality: existing relationships already have more than one entry on a side; remove some before making it ${next.cardinality}`,
+      );
     }
     try {
       db.transaction(() => {

@@ -63,8 +63,13 @@ export class RelationshipRepository {
     let typeId: number | null = null;
     if ("typeId" in link) {
       const d = this.definitions.get(link.typeId);
-      if (d.fromTypeId !== fromType) throw new ValidationError("typeId", `relationship ${d.label} starts at a ${d.fromTypeSingular}, and entry ${fromEntryId} is not one`);
-      if (d.toTypeId !== toType) throw new ValidationError("toEntryId", `relationship ${d.label} leads to a ${d.toTypeSingular}, and entry ${toEntryId} is not one`);
+      if (d.fromTypeId !== fromType)
+        throw new ValidationError(
+          "typeId",
+          `relationship ${d.label} starts at a ${d.fromTypeSingular}, and entry ${fromEntryId} is not one`,
+        );
+      if (d.toTypeId !== toType)
+        throw new ValidationError("toEntryId", `relationship ${d.label} leads to a ${d.toTypeSingular}, and entry ${toEntryId} is not one`);
       const { fromHasOne, toHasOne } = sidesOfOne(d.cardinality);
       const count = (side: string, entryId: number) =>
         (stmt(db, `SELECT count(*) AS n FROM relationships WHERE type_id = ? AND ${side} = ?`).get(d.id, entryId) as { n: number }).n;
@@ -72,7 +77,9 @@ export class RelationshipRepository {
         throw new ConflictError(`entry ${fromEntryId} already ${d.label} a ${d.toTypeSingular} (${d.cardinality}); remove that link first`);
       }
       if (toHasOne && count("to_entry_id", toEntryId) > 0) {
-        throw new ConflictError(`entry ${toEntryId} is already ${d.reverseLabel} a ${d.fromTypeSingular} (${d.cardinality}); remove that link first`);
+        throw new ConflictError(
+          `entry ${toEntryId} is already ${d.reverseLabel} a ${d.fromTypeSingular} (${d.cardinality}); remove that link first`,
+        );
       }
       kind = d.label;
       typeId = d.id;

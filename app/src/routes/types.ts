@@ -42,7 +42,9 @@ export async function typeRoutes(app: FastifyInstance): Promise<void> {
   app.post("/api/relationship-types", async (req, reply) =>
     reply.code(201).send(relationshipTypes.create(parse(relationshipTypeCreate, req.body, "body"))),
   );
-  app.patch("/api/relationship-types/:id", async (req) => relationshipTypes.update(id(req), parse(relationshipTypeUpdate, req.body, "body")));
+  app.patch("/api/relationship-types/:id", async (req) =>
+    relationshipTypes.update(id(req), parse(relationshipTypeUpdate, req.body, "body")),
+  );
   app.delete("/api/relationship-types/:id", async (req, reply) => {
     relationshipTypes.delete(id(req));
     return reply.code(204).send();

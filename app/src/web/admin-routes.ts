@@ -67,7 +67,9 @@ export async function adminPages(app: FastifyInstance, kit: PageKit): Promise<vo
   // Types.
   app.get("/types", async (req, reply) => {
     const counts = new Map(
-      (stmt(app.ctx.db, "SELECT type_id AS id, count(*) AS n FROM entries GROUP BY type_id").all() as { id: number; n: number }[]).map((r) => [r.id, r.n]),
+      (stmt(app.ctx.db, "SELECT type_id AS id, count(*) AS n FROM entries GROUP BY type_id").all() as { id: number; n: number }[]).map(
+        (r) => [r.id, r.n],
+      ),
     );
     return send(reply, typesPage(frame(req, reply), counts));
   });
@@ -92,14 +94,23 @@ export async function adminPages(app: FastifyInstance, kit: PageKit): Promise<vo
       // The schema numbers the states it was given; the form numbers its rows (blank rows are left out).
       const renumbered =
         err instanceof ValidationError
-          ? new ValidationError(err.field.replace(/^states\.(\d+)\./, (_m, k: string) => `states.${rows[Number(k)]}.`), err.message.slice(err.field.length + 2))
+          ? new ValidationError(
+              err.field.replace(/^states\.(\d+)\./, (_m, k: string) => `states.${rows[Number(k)]}.`),
+              err.message.slice(err.field.length + 2),
+            )
           : err;
       return send(reply, newTypePage(frame(req, reply), v, formErrors(renumbered, shown)), refusedStatus(err));
     }
   });
 
-  const showType = (req: FastifyRequest, reply: FastifyReply, id: number, status = 200, values: Parameters<typeof typePage>[3] = {}, errors: TypePageErrors = {}) =>
-    send(reply, typePage(frame(req, reply), repos.types.get(id), entryCount(id), values, errors), status);
+  const showType = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    id: number,
+    status = 200,
+    values: Parameters<typeof typePage>[3] = {},
+    errors: TypePageErrors = {},
+  ) => send(reply, typePage(frame(req, reply), repos.types.get(id), entryCount(id), values, errors), status);
 
   app.get("/types/:id", async (req, reply) => showType(req, reply, idOf(req)));
 
@@ -169,7 +180,9 @@ export async function adminPages(app: FastifyInstance, kit: PageKit): Promise<vo
         return showType(req, reply, s.typeId, refusedStatus(err), {}, { page: formErrors(err, [])[""]! });
       }
     });
-  stateAction("/states/:id/move", (id, _t, v) => repos.types.moveState(id, parse(stateMove, { direction: v.direction ?? "" }, "form").direction));
+  stateAction("/states/:id/move", (id, _t, v) =>
+    repos.types.moveState(id, parse(stateMove, { direction: v.direction ?? "" }, "form").direction),
+  );
   stateAction("/states/:id/default", (id, typeId) => repos.types.update(typeId, { defaultStateId: id }));
   stateAction("/states/:id/delete", (id) => repos.types.deleteState(id));
 
@@ -184,16 +197,26 @@ export async function adminPages(app: FastifyInstance, kit: PageKit): Promise<vo
   app.post("/relationship-types", async (req, reply) => {
     const v = fields(req.body);
     try {
-      repos.relationshipTypes.create(parse(relationshipTypeCreate, { fromTypeId: v.fromTypeId, toTypeId: v.toTypeId, ...defValues(v) }, "form"));
+      repos.relationshipTypes.create(
+        parse(relationshipTypeCreate, { fromTypeId: v.fromTypeId, toTypeId: v.toTypeId, ...defValues(v) }, "form"),
+      );
       return reply.redirect("/relationship-types", 303);
     } catch (err) {
-      return send(reply, definitionsPage(frame(req, reply), repos.relationshipTypes.list(), v, formErrors(err, DEF_FIELDS)), refusedStatus(err));
+      return send(
+        reply,
+        definitionsPage(frame(req, reply), repos.relationshipTypes.list(), v, formErrors(err, DEF_FIELDS)),
+        refusedStatus(err),
+      );
     }
   });
 
   const showDefinition = (req: FastifyRequest, reply: FastifyReply, id: number, v?: FormValues, errors: FieldErrors = {}, status = 200) => {
     const d = repos.relationshipTypes.get(id);
-    return send(reply, definitionPage(frame(req, reply), d, v ?? { label: d.label, reverseLabel: d.reverseLabel, cardinality: d.cardinality }, errors), status);
+    return send(
+      reply,
+      definitionPage(frame(req, reply), d, v ?? { label: d.label, reverseLabel: d.reverseLabel, cardinality: d.cardinality }, errors),
+      status,
+    );
   };
 
   app.get("/relationship-types/:id", async (req, reply) => showDefinition(req, reply, idOf(req)));
@@ -260,7 +283,12 @@ export async function adminPages(app: FastifyInstance, kit: PageKit): Promise<vo
   // Settings.
   const settingsValues = (): FormValues => {
     const s = repos.settings.get();
-    return { title: s.title, subtitle: s.subtitle, theme: s.theme, ...Object.fromEntries(Object.entries(s.labels).map(([k, l]) => [`labels.${k}`, l])) };
+    return {
+      title: s.title,
+      subtitle: s.subtitle,
+      theme: s.theme,
+      ...Object.fromEntries(Object.entries(s.labels).map(([k, l]) => [`labels.${k}`, l])),
+    };
   };
 
   app.get("/settings", async (req, reply) =>
@@ -271,7 +299,9 @@ export async function adminPages(app: FastifyInstance, kit: PageKit): Promise<vo
     const v = fields(req.body);
     const labels = Object.fromEntries(LABEL_FIELDS.map(([name]) => [name.slice("labels.".length), v[name] ?? ""]));
     try {
-      repos.settings.update(parse(settingsPatch, { title: v.title ?? "", subtitle: v.subtitle ?? "", theme: v.theme ?? "", labels }, "form"));
+      repos.settings.update(
+        parse(settingsPatch, { title: v.title ?? "", subtitle: v.subtitle ?? "", theme: v.theme ?? "", labels }, "form"),
+      );
       return reply.redirect("/settings?saved=1", 303);
     } catch (err) {
       const shown = ["title", "subtitle", "theme", ...LABEL_FIELDS.map(([name]) => name)];

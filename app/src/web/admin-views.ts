@@ -63,7 +63,13 @@ export interface TypePageErrors {
 }
 
 /** One type: its labels, its states (reorder, default, edit, delete), a new state, and delete. */
-export function typePage(f: Frame, t: EntryType, entries: number, values: { labels?: FormValues; state?: FormValues } = {}, errors: TypePageErrors = {}): SafeHtml {
+export function typePage(
+  f: Frame,
+  t: EntryType,
+  entries: number,
+  values: { labels?: FormValues; state?: FormValues } = {},
+  errors: TypePageErrors = {},
+): SafeHtml {
   const labels = values.labels ?? { singular: t.singular, plural: t.plural };
   const state = values.state ?? { color: "#6b6b70", open: "true" };
   const last = t.states.length - 1;
@@ -137,7 +143,8 @@ function definitionFields(f: Frame, v: FormValues, errors: FieldErrors, withType
 /** The relationship definitions and the form for a new one. */
 export function definitionsPage(f: Frame, defs: readonly RelationshipType[], v: FormValues, errors: FieldErrors = {}): SafeHtml {
   const rows = defs.map(
-    (d) => html`<tr><td>${d.fromTypeSingular}</td><td><a href="/relationship-types/${d.id}">${d.label}</a> / ${d.reverseLabel}</td><td>${d.toTypeSingular}</td><td>${d.cardinality.replaceAll("-", " ")}</td></tr>`,
+    (d) =>
+      html`<tr><td>${d.fromTypeSingular}</td><td><a href="/relationship-types/${d.id}">${d.label}</a> / ${d.reverseLabel}</td><td>${d.toTypeSingular}</td><td>${d.cardinality.replaceAll("-", " ")}</td></tr>`,
   );
   const content = html`<p><a href="/types">← Types</a></p><h1>Relationship definitions</h1>
 <div class="card">${
@@ -205,7 +212,8 @@ export function linkChoices(defs: readonly RelationshipType[], typeId: number): 
   const out: LinkChoice[] = [];
   for (const d of defs) {
     if (d.fromTypeId === typeId) out.push({ value: `${d.id}:out`, label: `${d.label} (${d.toTypeSingular})`, otherTypeId: d.toTypeId });
-    if (d.toTypeId === typeId) out.push({ value: `${d.id}:in`, label: `${d.reverseLabel} (${d.fromTypeSingular})`, otherTypeId: d.fromTypeId });
+    if (d.toTypeId === typeId)
+      out.push({ value: `${d.id}:in`, label: `${d.reverseLabel} (${d.fromTypeSingular})`, otherTypeId: d.fromTypeId });
   }
   return out;
 }
@@ -222,7 +230,14 @@ export function linkSearchForm(e: Entry, choices: readonly LinkChoice[], v: Form
 }
 
 /** Candidates for a link, each with its Link button. */
-export function linkPage(f: Frame, e: Entry, choices: readonly LinkChoice[], v: FormValues, candidates: readonly Entry[], error?: string): SafeHtml {
+export function linkPage(
+  f: Frame,
+  e: Entry,
+  choices: readonly LinkChoice[],
+  v: FormValues,
+  candidates: readonly Entry[],
+  error?: string,
+): SafeHtml {
   const choice = choices.find((c) => c.value === v.rel);
   const rows = candidates.map(
     (c) => html`<li><a href="/entries/${c.id}">${c.title}</a> <span class="muted">#${c.id} · ${c.typeSingular}</span>

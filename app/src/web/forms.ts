@@ -72,7 +72,13 @@ export function field(o: FieldOptions): SafeHtml {
 }
 
 /** A one-button form that posts `fields` (plus the CSRF token) to `action`. */
-export function postButton(f: Frame, action: string, label: string, fields: Record<string, string> = {}, opts: { secondary?: boolean; name?: string } = {}): SafeHtml {
+export function postButton(
+  f: Frame,
+  action: string,
+  label: string,
+  fields: Record<string, string> = {},
+  opts: { secondary?: boolean; name?: string } = {},
+): SafeHtml {
   const hidden = Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`);
   return html`<form class="inline" method="post" action="${action}">${csrfInput(f)}${hidden}<button type="submit"${
     opts.secondary ? html` class="secondary"` : ""

@@ -132,7 +132,9 @@ export interface EntryLinks {
 function linksCard(f: Frame, e: Entry, links: EntryLinks, error: string | undefined): SafeHtml {
   const item = (r: Relationship, label: string, otherId: number, otherTitle: string) =>
     html`<li><span class="muted">${label}</span> <a href="/entries/${otherId}">${otherTitle}</a>${
-      f.isAdmin ? html` ${postButton(f, `/entries/${e.id}/relationships/${r.id}/delete`, "Remove", {}, { secondary: true, name: `Remove link: ${label} ${otherTitle}` })}` : ""
+      f.isAdmin
+        ? html` ${postButton(f, `/entries/${e.id}/relationships/${r.id}/delete`, "Remove", {}, { secondary: true, name: `Remove link: ${label} ${otherTitle}` })}`
+        : ""
     }</li>`;
   const all = [
     ...links.outgoing.map((r) => item(r, r.kind, r.toEntryId, r.toTitle)),
