@@ -75,7 +75,7 @@ export function typePage(
   const last = t.states.length - 1;
   const stateRows = t.states.map((s, i) => {
     const isDefault = s.id === t.defaultStateId;
-    return html`<tr><td>${swatch(s)}</td><td>${s.open ? "Open" : "Closed"}</td><td>${isDefault ? html`<strong>Default</strong>` : postButton(f, `/states/${s.id}/default`, "Make default", {}, { secondary: true, name: `Make ${s.name} the default` })}</td>
+    return html`<tr><td>${swatch(s)}</td><td>${s.open ? "Open" : "Closed"}</td><td>${isDefault ? html`<strong>Default</strong>` : postButton(f, `/states/${s.id}/default`, "Make default", {}, { secondary: true, name: `Make default: ${s.name}` })}</td>
       <td class="buttons">${i > 0 ? postButton(f, `/states/${s.id}/move`, "Up", { direction: "up" }, { secondary: true, name: `Move ${s.name} up` }) : ""}
         ${i < last ? postButton(f, `/states/${s.id}/move`, "Down", { direction: "down" }, { secondary: true, name: `Move ${s.name} down` }) : ""}
         <a href="/states/${s.id}/edit" aria-label="Edit ${s.name}">Edit</a>
