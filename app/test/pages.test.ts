@@ -419,7 +419,7 @@ describe("pages: relationships on the entry page", () => {
     const second = await b.post(`/entries/${batch.id}/relationships`, { rel: `${def.id}:out`, otherId: String(stout.id) });
     expect([second.statusCode, alerts(second.body)]).toEqual([
       409,
-      [`entry ${batch.id} already uses a Recipe (many-to-one); remove that link first`],
+      [`entry ${batch.id} already uses one Recipe (many-to-one); remove that link first`],
     ]);
     const wrongType = await b.post(`/entries/${batch.id}/relationships`, { rel: `${def.id}:out`, otherId: String(batch.id) });
     expect([wrongType.statusCode, alerts(wrongType.body)]).toEqual([400, ["toEntryId: an entry cannot be related to itself"]]);
