@@ -49,7 +49,13 @@ describe("backups", () => {
       toVersion: "1.1.0",
       appVersion: "1.0.0",
       schemaVersion: 5,
-      migrations: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
+      migrations: [
+        "0001_init.sql",
+        "0002_default_entry_type.sql",
+        "0003_entry_filter_indexes.sql",
+        "0004_sessions.sql",
+        "0005_type_pages.sql",
+      ],
       rowCounts: {
         attachments: 1,
         entries: 1,

@@ -212,12 +212,24 @@ describe("migrations", () => {
       schemaVersion: 0,
       latest: 5,
       applied: [],
-      pending: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
+      pending: [
+        "0001_init.sql",
+        "0002_default_entry_type.sql",
+        "0003_entry_filter_indexes.sql",
+        "0004_sessions.sql",
+        "0005_type_pages.sql",
+      ],
     });
     const up = cli("migrate", "up");
     expect(JSON.parse(up.stdout)).toEqual({
       schemaVersion: 5,
-      applied: ["0001_init.sql", "0002_default_entry_type.sql", "0003_entry_filter_indexes.sql", "0004_sessions.sql", "0005_type_pages.sql"],
+      applied: [
+        "0001_init.sql",
+        "0002_default_entry_type.sql",
+        "0003_entry_filter_indexes.sql",
+        "0004_sessions.sql",
+        "0005_type_pages.sql",
+      ],
       backup: null,
     });
     const status = JSON.parse(cli("migrate", "status").stdout);

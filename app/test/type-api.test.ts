@@ -21,7 +21,12 @@ describe("JSON API: type deletion, state order and default, relationship definit
     ]);
     expect(await call(app, "PATCH", "/api/types/1", { defaultStateId: 99 })).toEqual([
       400,
-      { statusCode: 400, error: "Bad Request", message: "defaultStateId: state 99 does not belong to entry type 1", field: "defaultStateId" },
+      {
+        statusCode: 400,
+        error: "Bad Request",
+        message: "defaultStateId: state 99 does not belong to entry type 1",
+        field: "defaultStateId",
+      },
     ]);
     const [, typed] = await call(app, "PATCH", "/api/types/1", { defaultStateId: 2 });
     expect([typed.defaultStateId, typed.states.map((s: { name: string }) => s.name)]).toEqual([2, ["Open", "Done", "In progress"]]);
@@ -54,7 +59,16 @@ describe("JSON API: type deletion, state order and default, relationship definit
     });
     expect([status, def]).toEqual([
       201,
-      { id: 1, fromTypeId: 1, fromTypeSingular: "Entry", toTypeId: 2, toTypeSingular: "Recipe", label: "uses", reverseLabel: "used by", cardinality: "one-to-one" },
+      {
+        id: 1,
+        fromTypeId: 1,
+        fromTypeSingular: "Entry",
+        toTypeId: 2,
+        toTypeSingular: "Recipe",
+        label: "uses",
+        reverseLabel: "used by",
+        cardinality: "one-to-one",
+      },
     ]);
     const [, r] = await call(app, "POST", "/api/entries", { typeId: recipe.id, title: "Pale ale" });
     const a = await createEntry(app, "Batch A");
@@ -67,7 +81,12 @@ describe("JSON API: type deletion, state order and default, relationship definit
     ]);
     expect(await call(app, "POST", `/api/entries/${r.id}/relationships`, { typeId: def.id, toEntryId: b.id })).toEqual([
       400,
-      { statusCode: 400, error: "Bad Request", message: `typeId: relationship uses starts at an entry of type Entry, and entry ${r.id} is of another type`, field: "typeId" },
+      {
+        statusCode: 400,
+        error: "Bad Request",
+        message: `typeId: relationship uses starts at an entry of type Entry, and entry ${r.id} is of another type`,
+        field: "typeId",
+      },
     ]);
     expect(await call(app, "POST", `/api/entries/${b.id}/relationships`, { kind: "uses", typeId: def.id, toEntryId: r.id })).toEqual([
       400,
@@ -81,7 +100,11 @@ describe("JSON API: type deletion, state order and default, relationship definit
     expect(await call(app, "DELETE", `/api/relationship-types/${def.id}`)).toEqual([204, null]);
     expect(await call(app, "DELETE", `/api/types/${recipe.id}`)).toEqual([
       409,
-      { statusCode: 409, error: "Conflict", message: "entry type Recipe still has 1 entry; delete them or move them to another type first" },
+      {
+        statusCode: 409,
+        error: "Conflict",
+        message: "entry type Recipe still has 1 entry; delete them or move them to another type first",
+      },
     ]);
   });
 });

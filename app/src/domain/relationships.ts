@@ -69,12 +69,17 @@ export class RelationshipRepository {
           `relationship ${d.label} starts at an entry of type ${d.fromTypeSingular}, and entry ${fromEntryId} is of another type`,
         );
       if (d.toTypeId !== toType)
-        throw new ValidationError("toEntryId", `relationship ${d.label} leads to an entry of type ${d.toTypeSingular}, and entry ${toEntryId} is of another type`);
+        throw new ValidationError(
+          "toEntryId",
+          `relationship ${d.label} leads to an entry of type ${d.toTypeSingular}, and entry ${toEntryId} is of another type`,
+        );
       const { fromHasOne, toHasOne } = sidesOfOne(d.cardinality);
       const count = (side: string, entryId: number) =>
         (stmt(db, `SELECT count(*) AS n FROM relationships WHERE type_id = ? AND ${side} = ?`).get(d.id, entryId) as { n: number }).n;
       if (fromHasOne && count("from_entry_id", fromEntryId) > 0) {
-        throw new ConflictError(`entry ${fromEntryId} already ${d.label} one ${d.toTypeSingular} (${d.cardinality}); remove that link first`);
+        throw new ConflictError(
+          `entry ${fromEntryId} already ${d.label} one ${d.toTypeSingular} (${d.cardinality}); remove that link first`,
+        );
       }
       if (toHasOne && count("to_entry_id", toEntryId) > 0) {
         throw new ConflictError(
