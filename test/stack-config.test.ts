@@ -173,6 +173,7 @@ describe("the program refuses before registering anything", () => {
       "proxy",
       "proxy-image",
       "proxy-data",
+      "proxy-sockets",
       "proxy",
     ]);
   }, 300_000);
