@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createBackup } from "../src/backup";
+import { healthDuringBackups } from "./backup-latency";
 import { APP_ROOT, loadConfig } from "../src/config";
 import { pathsFor } from "../src/db";
 import { seed } from "./seed";
@@ -188,6 +189,17 @@ async function main(): Promise<void> {
     const idle = rssOf(server!.child.pid!);
     // The RSS goal (≤ 50 MB, docker stats) is measured in the container: test/docker/app-footprint.test.ts.
     rows.push(["idle RSS of the host process (VmRSS), 2 s after start", mb(idle), RSS_GOAL, ""]);
+
+    process.stderr.write("health during backups through the admin API ...\n");
+    const hb = await healthDuringBackups(server!.url, TOKEN);
+    const p99 = percentile(hb.during, 99);
+    rows.push([
+      "/api/health p50 / p99 / max while POST /api/backups runs (3 backups in a row, 2 connections polling)",
+      `${ms(percentile(hb.during, 50))} / ${ms(p99)} / ${ms(hb.during.at(-1)!)} (${hb.during.length} requests; ` +
+        `idle p99 ${ms(percentile(hb.idle, 99))}; backups ${hb.backups.map((x) => x.toFixed(0)).join(", ")} ms)`,
+      "p99 < 50 ms",
+      goal(p99 < 50),
+    ]);
 
     process.stderr.write("list and search latency ...\n");
     const lists = [

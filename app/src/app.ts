@@ -133,8 +133,11 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
       originProblem(req) ?? (route.config.csrf !== "form" && req.isAdmin ? simpleRequestProblem(req, () => csrfToken(config, req)) : null);
     if (problem) return reply.code(403).send(errorBody(403, `cross-site request refused: ${problem}`));
   });
+  ctx.blobs.log = (msg, err) => (err === undefined ? app.log.info(msg) : app.log.error({ err }, msg));
   app.addHook("onResponse", async (req, reply) => {
     release(req);
+    // A delete may have released the last reference to an upload blob (cascades included).
+    if (req.method === "DELETE" && reply.statusCode < 300) ctx.blobs.soon();
     app.metrics.requestDuration.observe(
       { method: req.method, route: req.routeOptions.url ?? "unmatched", status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,

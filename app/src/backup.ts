@@ -18,6 +18,7 @@ import {
 } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { withBlobReadLock } from "./blobs";
 import {
   backupKey,
   fileKeyProblem,
@@ -472,7 +473,7 @@ export function backupStatus(backupDir: string): { lastRun: LastRun | null; newe
 export function createBackupRecorded(opts: CreateBackupOptions): CreatedBackup {
   const reason = opts.reason ?? "manual";
   try {
-    const created = createBackup(opts);
+    const created = withBlobReadLock(opts.paths, () => createBackup(opts));
     recordRun(opts.paths.backupDir, { at: new Date().toISOString(), ok: true, reason, id: created.id, error: null });
     return created;
   } catch (err) {

@@ -50,6 +50,11 @@ export const envSchema = z.object({
     .int({ error: "must be a positive integer (bytes)" })
     .positive({ error: "must be a positive integer (bytes)" })
     .default(25 * 1024 * 1024),
+  BLOB_GRACE_SECONDS: z.coerce
+    .number({ error: "must be an integer of seconds, at least 1" })
+    .int({ error: "must be an integer of seconds, at least 1" })
+    .min(1, { error: "must be an integer of seconds, at least 1" })
+    .default(600),
   APP_VERSION: z.string().default(PACKAGE_VERSION),
   APP_REVISION: z.string().default("unknown"),
   APP_BUILD_DATE: z.string().default("unknown"),
@@ -70,6 +75,8 @@ export interface Config {
   readonly publicRead: boolean;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly maxUploadBytes: number;
+  /** Age below which an unreferenced upload blob is kept (src/blobs.ts); default 600. */
+  readonly blobGraceSeconds: number;
   readonly version: string;
   readonly revision: string;
   readonly buildDate: string;
@@ -121,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, { requireAdminToken = true }:
     publicRead: e.PUBLIC_READ,
     logLevel: e.LOG_LEVEL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    blobGraceSeconds: e.BLOB_GRACE_SECONDS,
     version: e.APP_VERSION,
     revision: e.APP_REVISION,
     buildDate: e.APP_BUILD_DATE,

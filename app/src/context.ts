@@ -1,7 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { BackupError, checkRestorable, restoreBackup, type RestoreResult } from "./backup";
+import { BackupError, type RestoreResult } from "./backup";
+import { BlobCollector } from "./blobs";
 import type { Config } from "./config";
-import { type Db, openDatabase, type Paths, pathsFor, withFileLock } from "./db";
+import { type Db, openDatabase, type Paths, pathsFor } from "./db";
 import { AttachmentRepository } from "./domain/attachments";
 import { EntryRepository } from "./domain/entries";
 import { EntryTypeRepository } from "./domain/entry-types";
@@ -11,6 +12,7 @@ import { RelationshipRepository } from "./domain/relationships";
 import { SessionRepository } from "./domain/sessions";
 import { defaultSettings, type Settings, SettingsRepository } from "./domain/settings";
 import { openAndMigrate } from "./lifecycle";
+import { runBackupJob } from "./jobs";
 import { loadMigrations, type Migration, migrationStatus } from "./migrations";
 
 /** The domain repositories; the pages and the JSON API both use these. */
@@ -44,6 +46,9 @@ export class AppContext {
   maintenance = false;
   /** Requests being handled right now (a restore waits for them). */
   inFlight = 0;
+  /** Collects upload blobs no attachment references (src/blobs.ts). */
+  readonly blobs: BlobCollector;
+  private restoring = false;
   private current: Db;
   private version: number;
   /** Bumped by every restore; a request remembers the generation it started on (see {@link runRequest}). */
@@ -72,6 +77,12 @@ export class AppContext {
       settings: new SettingsRepository(src, defaultSettings(config.appTitle)),
       sessions: new SessionRepository(src),
     };
+    this.blobs = new BlobCollector({
+      paths: this.paths,
+      db: src,
+      graceMs: config.blobGraceSeconds * 1000,
+      mayRun: () => !this.maintenance && !this.restoring,
+    });
   }
 
   /**
@@ -132,31 +143,24 @@ export class AppContext {
     log: (msg: string) => void = () => {},
     opts: { trust?: boolean; drainMs?: number } = {},
   ): Promise<RestoreResult> {
-    if (this.maintenance) throw new BackupError("a restore is already running", 409);
-    // A refused backup is refused here, before maintenance mode; restoreBackup checks again under the lock.
-    const check = { paths: this.paths, id, migrations: this.migrations, instance: this.config.appName, trust: opts.trust === true };
-    checkRestorable(check);
-    this.maintenance = true;
+    if (this.maintenance || this.restoring) throw new BackupError("a restore is already running", 409);
+    const job = { paths: this.paths, instance: this.config.appName, appVersion: this.config.version };
+    const trust = opts.trust === true;
+    this.restoring = true;
     try {
+      // Checks and restore run in a child process (jobs.ts): hashing every file must not stall the server.
+      // A refused backup is refused here, before maintenance mode; the restore checks again under the lock.
+      await runBackupJob({ ...job, op: "check", id, migrations: this.migrations, trust });
+      this.maintenance = true;
       const deadline = Date.now() + (opts.drainMs ?? 10_000);
       while (this.inFlight > ownRequests && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return withFileLock(this.paths.lockFile, () =>
-        restoreBackup({
-          paths: this.paths,
-          id,
-          migrations: this.migrations,
-          instance: this.config.appName,
-          appVersion: this.config.version,
-          trust: check.trust,
-          beforeSwap: () => {
-            // From here on, requests that began before this point are stale.
-            this.generation++;
-            this.current.close();
-          },
-          log,
-        }),
-      );
+      // The child takes the safety backup, swaps the file and migrates; the live connection must be
+      // closed first, and from here on requests that began before this point are stale.
+      this.generation++;
+      this.current.close();
+      return await runBackupJob<RestoreResult>({ ...job, op: "restore", id, migrations: this.migrations, trust }, log);
     } finally {
+      this.restoring = false;
       if (!this.current.open) {
         this.current = openDatabase(this.paths.dbFile);
         this.version = migrationStatus(this.current, this.migrations).current;
@@ -165,8 +169,9 @@ export class AppContext {
     }
   }
 
-  /** Closes the database. */
+  /** Closes the database and stops the blob collector. */
   close(): void {
+    this.blobs.stop();
     if (this.current.open) this.current.close();
   }
 }

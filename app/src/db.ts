@@ -88,12 +88,14 @@ export function stmt(db: Db, sql: string): Database.Statement {
 }
 
 /** Holds an exclusive lock on `lockFile` (a SQLite file) while `fn` runs; other processes wait up to `timeoutMs`.
+ * With `shared`, a shared lock (a read transaction): any number of holders, no exclusive one.
  * The OS releases the lock if the process dies, so there is no stale lock to clean up. */
-export function withFileLock<T>(lockFile: string, fn: () => T, timeoutMs = 60_000): T {
+export function withFileLock<T>(lockFile: string, fn: () => T, timeoutMs = 60_000, { shared = false } = {}): T {
   const lock = openFile(lockFile);
   try {
     lock.exec(`PRAGMA busy_timeout = ${Math.floor(timeoutMs)}`);
-    lock.exec("BEGIN EXCLUSIVE");
+    lock.exec(shared ? "BEGIN" : "BEGIN EXCLUSIVE");
+    if (shared) stmt(lock, "SELECT count(*) FROM sqlite_master").get();
     try {
       return fn();
     } finally {

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { createBackup, listBackups, pruneBackups, readManifest, verifyBackup } from "../src/backup";
 import { backupKey, keyId, signManifest } from "../src/backup-checks";
 import { loadConfig } from "../src/config";
@@ -193,6 +193,8 @@ describe("backups", () => {
     // A request still in flight makes the restore wait in maintenance mode.
     ctx.inFlight++;
     const restoring = ctx.restore(created.id);
+    // Verification runs first, in a child process, with the app still serving.
+    await vi.waitFor(() => expect(ctx.maintenance).toBe(true), { timeout: 10_000, interval: 10 });
     const during = await app.inject({ url: "/api/health" });
     expect([during.statusCode, during.json().status]).toEqual([503, "maintenance"]);
     expect((await app.inject({ url: "/api/entries", headers: AUTH })).statusCode).toBe(503);

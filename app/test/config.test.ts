@@ -28,6 +28,7 @@ describe("environment", () => {
       publicRead: false,
       logLevel: "info",
       maxUploadBytes: 26214400,
+      blobGraceSeconds: 600,
       version: "1.0.0",
       revision: "unknown",
       buildDate: "unknown",

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, utimesSync } from "node:fs";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -84,6 +84,9 @@ export async function storeUpload(
     const sha256 = hash.digest("hex");
     const dest = blobPath(uploadsDir, sha256);
     if (existsSync(dest)) {
+      // A fresh mtime keeps the blob collector (src/blobs.ts) off it until the row is inserted.
+      const now = new Date();
+      utimesSync(dest, now, now);
       rmSync(tmp, { force: true });
     } else {
       mkdirSync(path.dirname(dest), { recursive: true });
@@ -98,7 +101,7 @@ export async function storeUpload(
 
 const SELECT = `SELECT id, entry_id AS entryId, note_id AS noteId, sha256, size, mime, filename, created_at AS createdAt FROM attachments`;
 
-/** Attachment rows. Blobs are never deleted with a row: they are shared by content and kept for backups. */
+/** Attachment rows. Blobs are shared by content; the blob collector (src/blobs.ts) frees those no row references. */
 export class AttachmentRepository {
   constructor(
     private readonly db: DbSource,

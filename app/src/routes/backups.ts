@@ -1,7 +1,8 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { backupStatus, createBackupRecorded, listBackups, pruneBackups, readManifest, verifyBackup } from "../backup";
+import { backupStatus, type CreatedBackup, listBackups, pruneBackups, readManifest, type VerifyResult } from "../backup";
 import { parse } from "../http";
+import { runBackupJob } from "../jobs";
 
 const createBody = z.strictObject({
   reason: z.string().optional(),
@@ -20,7 +21,10 @@ const restoreBody = z.strictObject({
   trust: z.boolean({ error: "must be true or false" }).optional(),
 });
 
-/** The admin backup API: the same operations as `node dist/cli.js backup ...`. */
+/**
+ * The admin backup API: the same operations as `node dist/cli.js backup ...`. Create, verify and
+ * restore run in a child process (jobs.ts), so the server keeps answering while they hash and copy.
+ */
 export async function backupRoutes(app: FastifyInstance): Promise<void> {
   const { ctx } = app;
   const { paths, config } = ctx;
@@ -29,13 +33,16 @@ export async function backupRoutes(app: FastifyInstance): Promise<void> {
   app.get("/api/backups/last", async () => backupStatus(paths.backupDir));
   app.post("/api/backups", async (req, reply) => {
     const body = parse(createBody, req.body ?? {}, "body");
-    const created = createBackupRecorded({
+    const created = await runBackupJob<CreatedBackup>({
+      op: "create",
       paths,
       instance: config.appName,
       appVersion: config.version,
-      ...(body.reason !== undefined ? { reason: body.reason } : {}),
-      ...(body.from !== undefined ? { from: body.from } : {}),
-      ...(body.to !== undefined ? { to: body.to } : {}),
+      options: {
+        ...(body.reason !== undefined ? { reason: body.reason } : {}),
+        ...(body.from !== undefined ? { from: body.from } : {}),
+        ...(body.to !== undefined ? { to: body.to } : {}),
+      },
     });
     return reply.code(201).send({ id: created.id, path: created.path, manifest: created.manifest });
   });
@@ -45,7 +52,15 @@ export async function backupRoutes(app: FastifyInstance): Promise<void> {
   });
   app.get("/api/backups/:id", async (req) => readManifest(paths.backupDir, parse(backupParams, req.params, "params").id));
   app.post("/api/backups/:id/verify", async (req, reply) => {
-    const result = verifyBackup(paths.backupDir, parse(backupParams, req.params, "params").id, ctx.migrations);
+    const { id } = parse(backupParams, req.params, "params");
+    const result = await runBackupJob<VerifyResult>({
+      op: "verify",
+      paths,
+      instance: config.appName,
+      appVersion: config.version,
+      id,
+      migrations: ctx.migrations,
+    });
     return reply.code(result.ok ? 200 : 422).send(result);
   });
   app.post("/api/backups/:id/restore", async (req) => {
