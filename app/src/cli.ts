@@ -8,6 +8,8 @@ import { type Config, ConfigError, loadConfig } from "./config";
 import { pathsFor, withFileLock } from "./db";
 import { openAndMigrate, statusOf } from "./lifecycle";
 import { loadMigrations, MigrationError } from "./migrations";
+import { OffsiteError } from "./offsite";
+import { runOffsiteCli } from "./offsite-cli";
 
 const USAGE = `usage: node dist/cli.js <command>
   migrate status                      show applied and pending migrations
@@ -18,7 +20,8 @@ const USAGE = `usage: node dist/cli.js <command>
   backup restore <id> [--live] [--trust]   offline into DATA_DIR, or --live through the running server;
                                       --trust accepts a backup of another instance or host (its content is still checked)
   backup prune --keep N [--reason R]   keep the newest N (of reason R only)
-  backup schedule --cron "<expr>" --keep N   run in the foreground (the backup sidecar)`;
+  backup schedule --cron "<expr>" --keep N   run in the foreground (the backup sidecar)
+  offsite run|sync|snapshots|fetch|check|prune|health   off-site copies with restic (the off-site container; see src/offsite-cli.ts)`;
 
 /** A usage error: printed with the usage, exit 2. */
 class UsageError extends Error {}
@@ -67,6 +70,7 @@ function postLocal(config: Config, path: string, body: unknown): Promise<{ statu
 }
 
 async function run(argv: string[]): Promise<number> {
+  if (argv[0] === "offsite") return runOffsiteCli(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -228,7 +232,7 @@ run(process.argv.slice(2)).then(
       process.stderr.write(`error: ${(err as Error).message}\n${USAGE}\n`);
       process.exit(2);
     }
-    if (err instanceof BackupError || err instanceof MigrationError) {
+    if (err instanceof BackupError || err instanceof MigrationError || err instanceof OffsiteError) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exit(1);
     }

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import client from "prom-client";
 import { listBackups, readLastRun } from "./backup";
 import type { AppContext } from "./context";
+import { readOffsiteStatus } from "./offsite";
 
 /** Prometheus metrics of one app; a registry per app so tests can build several. */
 export interface Metrics {
@@ -84,6 +85,24 @@ export function createMetrics(ctx: AppContext): Metrics {
     collect() {
       const last = readLastRun(ctx.paths.backupDir);
       this.set(last === null ? -1 : last.ok ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: "fleet_offsite_last_success",
+    help: "Outcome of the last off-site copy round of this instance: 1 success, 0 failure, -1 none recorded",
+    registers: [registry],
+    collect() {
+      const last = readOffsiteStatus(ctx.paths.backupDir);
+      this.set(last === null ? -1 : last.ok ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: "fleet_offsite_last_round_age_seconds",
+    help: "Age of the last off-site copy round of this instance (-1 when there is none)",
+    registers: [registry],
+    collect() {
+      const last = readOffsiteStatus(ctx.paths.backupDir);
+      this.set(last === null ? -1 : (Date.now() - Date.parse(last.at)) / 1000);
     },
   });
   return { registry, requestDuration };
