@@ -265,7 +265,9 @@ describe("npm run restore", () => {
       [],
       {},
       "fleet restore: missing the instance name.\nusage: npm run restore -- <instance> [<backup-id> | --latest] [--list] [--stack S] [--yes]\n" +
-        "  Without a backup id or --latest it lists the instance's backups.",
+        "       npm run restore -- <instance> --from-offsite [<snapshot>] [--list] [--stack S] [--yes]\n" +
+        "  Without a backup id or --latest it lists the instance's backups. --from-offsite brings a\n" +
+        "  snapshot (the newest by default) back from the off-site repository first (docs/backups.md).",
     ],
   ])("%j is refused", async (argv, opts, message) => {
     const f = fake(opts);

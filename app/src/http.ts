@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import type { z } from "zod";
 import { BackupError } from "./backup";
 import { StaleRequestError } from "./context";
+import { DISK_FULL_MESSAGE, isDiskFull } from "./disk-full";
 import { TooLargeError } from "./domain/attachments";
 import { ConflictError, NotFoundError, ValidationError } from "./domain/errors";
 
@@ -42,6 +43,7 @@ const TITLES: Record<number, string> = {
   429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
+  507: "Insufficient Storage",
 };
 
 /** Builds an error body. */
@@ -98,6 +100,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.code(status).send(errorBody(status, err.message));
+    if (isDiskFull(err)) {
+      req.log.error({ err }, "request failed: disk full");
+      return reply.code(507).send(errorBody(507, DISK_FULL_MESSAGE));
+    }
     req.log.error({ err }, "request failed");
     return reply.code(500).send(errorBody(500, `internal error (request ${req.id}); see the server log`));
   });

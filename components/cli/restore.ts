@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { COMPACT } from "../history";
 import { loadStackConfig, StackConfigError } from "../stack-config";
+import { restoreFromOffsite } from "./restore-offsite";
 
 /** What a finished command returned. */
 export interface CommandResult {
@@ -242,7 +243,9 @@ export interface RestoreDeps {
 
 const RESTORE_USAGE =
   "usage: npm run restore -- <instance> [<backup-id> | --latest] [--list] [--stack S] [--yes]\n" +
-  "  Without a backup id or --latest it lists the instance's backups.";
+  "       npm run restore -- <instance> --from-offsite [<snapshot>] [--list] [--stack S] [--yes]\n" +
+  "  Without a backup id or --latest it lists the instance's backups. --from-offsite brings a\n" +
+  "  snapshot (the newest by default) back from the off-site repository first (docs/backups.md).";
 
 /** Runs `npm run restore`; returns the exit code. */
 export async function runRestore(argv: string[], d: RestoreDeps): Promise<number> {
@@ -265,6 +268,7 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
       list: { type: "boolean", default: false },
       stack: { type: "string", default: "dev" },
       yes: { type: "boolean", default: false },
+      "from-offsite": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     RESTORE_USAGE,
@@ -276,6 +280,17 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
   const [instance, backupId, ...extra] = args.positionals;
   if (!instance) throw new CliError(`missing the instance name.\n${RESTORE_USAGE}`);
   if (extra.length > 0) throw new CliError(`unexpected arguments: ${extra.join(" ")}.\n${RESTORE_USAGE}`);
+  if (args.values["from-offsite"]) {
+    if (args.values.latest)
+      throw new CliError("--from-offsite restores the newest snapshot without --latest; drop it.");
+    return restoreFromOffsite(d, {
+      stack: String(args.values.stack),
+      instance,
+      ...(backupId ? { snapshot: backupId } : {}),
+      list: Boolean(args.values.list),
+      yes: Boolean(args.values.yes),
+    });
+  }
   if (backupId && args.values.latest) throw new CliError("give either a backup id or --latest, not both.");
   if (args.values.list && (backupId || args.values.latest))
     throw new CliError("--list only lists; drop the backup id and --latest.");
