@@ -98,8 +98,10 @@ describe("restore --from-offsite", () => {
 
   test("a named snapshot; --list lists and changes nothing", async () => {
     const f = fake({ fetch: ok(JSON.stringify({ id: "homebrews-a" })) });
-    expect(await runRestore(["homebrews", "--from-offsite", "1a2b3c4d", "--yes"], f.deps)).toBe(0);
-    expect(f.calls.at(-1)).toBe("docker exec c0ffee node dist/cli.js backup restore homebrews-a --live  [streamed]");
+    expect(await runRestore(["homebrews", "--from-offsite", "1a2b3c4d", "--yes", "--trust"], f.deps)).toBe(0);
+    expect(f.calls.at(-1)).toBe(
+      "docker exec c0ffee node dist/cli.js backup restore homebrews-a --live --trust  [streamed]",
+    );
     const l = fake();
     expect(await runRestore(["homebrews", "--from-offsite", "--list"], l.deps)).toBe(0);
     expect(l.calls.some((c) => c.includes("fetch") || c.includes("restore"))).toBe(false);

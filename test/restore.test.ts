@@ -265,9 +265,10 @@ describe("npm run restore", () => {
       [],
       {},
       "fleet restore: missing the instance name.\nusage: npm run restore -- <instance> [<backup-id> | --latest] [--list] [--stack S] [--yes]\n" +
-        "       npm run restore -- <instance> --from-offsite [<snapshot>] [--list] [--stack S] [--yes]\n" +
+        "       npm run restore -- <instance> --from-offsite [<snapshot>] [--list] [--stack S] [--yes] [--trust]\n" +
         "  Without a backup id or --latest it lists the instance's backups. --from-offsite brings a\n" +
-        "  snapshot (the newest by default) back from the off-site repository first (docs/backups.md).",
+        "  snapshot (the newest by default) back from the off-site repository first (docs/backups.md).\n" +
+        "  --trust accepts a backup signed by another key (a new host or data volume); its content is checked all the same.",
     ],
   ])("%j is refused", async (argv, opts, message) => {
     const f = fake(opts);

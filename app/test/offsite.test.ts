@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { createBackupRecorded, restoreBackup, verifyBackup } from "../src/backup";
@@ -216,8 +216,15 @@ describe.runIf(restic)("off-site copies with a real restic and a local repositor
       "the repository holds no snapshot deadbeef of instance test (list them with --list)",
     );
     const fresh = pathsFor(path.join(root, "fresh-data"), ctx.paths.backupDir);
+    mkdirSync(fresh.dataDir);
+    expect(() =>
+      withFileLock(path.join(root, "fresh.lock"), () =>
+        restoreBackup({ paths: fresh, id: third.id, migrations: loadMigrations(), instance: "test", appVersion: "1.0.0" }),
+      ),
+    ).toThrow(/signed by another key/);
     const restored = withFileLock(path.join(root, "fresh.lock"), () =>
-      restoreBackup({ paths: fresh, id: third.id, migrations: loadMigrations(), instance: "test", appVersion: "1.0.0" }),
+      // A new data volume has a new signing key: the fetched backup is accepted with trust, its content checked all the same.
+      restoreBackup({ paths: fresh, id: third.id, migrations: loadMigrations(), instance: "test", appVersion: "1.0.0", trust: true }),
     );
     expect(restored).toMatchObject({ restored: third.id, safetyBackup: null });
     expect(existsSync(path.join(fresh.uploadsDir, sha256(bytes).slice(0, 2), sha256(bytes)))).toBe(true);

@@ -53,7 +53,7 @@ function parseJson<T>(what: string, stdout: string): T {
 /** Restores an instance from the off-site repository; returns the exit code. */
 export async function restoreFromOffsite(
   d: RestoreDeps,
-  args: { stack: string; instance: string; snapshot?: string; list: boolean; yes: boolean },
+  args: { stack: string; instance: string; snapshot?: string; list: boolean; yes: boolean; trust?: boolean },
 ): Promise<number> {
   const { stack, instance } = args;
   const ps = d.docker(offsiteContainerQuery(stack));
@@ -118,5 +118,5 @@ export async function restoreFromOffsite(
     );
   }
   const { id } = parseJson<{ id: string }>("offsite fetch", fetched.stdout);
-  return restoreInto(d, instance, app, id);
+  return restoreInto(d, instance, app, id, args.trust === true);
 }

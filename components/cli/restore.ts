@@ -107,8 +107,18 @@ export function backupListCommand(container: string): string[] {
 }
 
 /** `docker exec <container> node dist/cli.js backup restore <id> --live` */
-export function backupRestoreCommand(container: string, backupId: string): string[] {
-  return ["exec", container, "node", "dist/cli.js", "backup", "restore", backupId, "--live"];
+export function backupRestoreCommand(container: string, backupId: string, trust = false): string[] {
+  return [
+    "exec",
+    container,
+    "node",
+    "dist/cli.js",
+    "backup",
+    "restore",
+    backupId,
+    "--live",
+    ...(trust ? ["--trust"] : []),
+  ];
 }
 
 /**
@@ -243,9 +253,10 @@ export interface RestoreDeps {
 
 const RESTORE_USAGE =
   "usage: npm run restore -- <instance> [<backup-id> | --latest] [--list] [--stack S] [--yes]\n" +
-  "       npm run restore -- <instance> --from-offsite [<snapshot>] [--list] [--stack S] [--yes]\n" +
+  "       npm run restore -- <instance> --from-offsite [<snapshot>] [--list] [--stack S] [--yes] [--trust]\n" +
   "  Without a backup id or --latest it lists the instance's backups. --from-offsite brings a\n" +
-  "  snapshot (the newest by default) back from the off-site repository first (docs/backups.md).";
+  "  snapshot (the newest by default) back from the off-site repository first (docs/backups.md).\n" +
+  "  --trust accepts a backup signed by another key (a new host or data volume); its content is checked all the same.";
 
 /** Runs `npm run restore`; returns the exit code. */
 export async function runRestore(argv: string[], d: RestoreDeps): Promise<number> {
@@ -269,6 +280,7 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
       stack: { type: "string", default: "dev" },
       yes: { type: "boolean", default: false },
       "from-offsite": { type: "boolean", default: false },
+      trust: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     RESTORE_USAGE,
@@ -289,6 +301,7 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
       ...(backupId ? { snapshot: backupId } : {}),
       list: Boolean(args.values.list),
       yes: Boolean(args.values.yes),
+      trust: Boolean(args.values.trust),
     });
   }
   if (backupId && args.values.latest) throw new CliError("give either a backup id or --latest, not both.");
@@ -329,7 +342,7 @@ async function restore(argv: string[], d: RestoreDeps): Promise<number> {
     d.out("Restore cancelled; nothing was changed.");
     return 1;
   }
-  return restoreInto(d, instance, container, chosen.id);
+  return restoreInto(d, instance, container, chosen.id, Boolean(args.values.trust));
 }
 
 /**
@@ -340,9 +353,10 @@ export function restoreInto(
   instance: string,
   container: AppContainer,
   backupId: string,
+  trust = false,
 ): number {
   d.out(`Restoring ${instance} from ${backupId} in ${container.name} ...`);
-  const r = d.docker(backupRestoreCommand(container.id, backupId), { stream: true });
+  const r = d.docker(backupRestoreCommand(container.id, backupId, trust), { stream: true });
   if (r.status !== 0) {
     d.err(
       `fleet restore: restoring ${instance} from ${backupId} failed (exit ${r.status}); the app kept its data (see its output above).`,
