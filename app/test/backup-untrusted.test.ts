@@ -62,7 +62,7 @@ const cases: [string, (t: Awaited<ReturnType<typeof withBackup>>) => void, strin
   [
     "an upper-case attachment hash",
     (t) => editSnapshot(t, `DROP TRIGGER attachments_sha256_update; UPDATE attachments SET sha256 = upper(sha256)`),
-    "app.db: the schema differs from the one migrations 1-4 build (tables, indexes or triggers were changed)",
+    "app.db: the schema differs from the one migrations 1-5 build (tables, indexes or triggers were changed)",
   ],
   [
     "an attachment whose blob is not in the backup",
@@ -88,7 +88,7 @@ const cases: [string, (t: Awaited<ReturnType<typeof withBackup>>) => void, strin
   [
     "edited metadata (row counts), signed again",
     (t) => reseal(t.dir, backupKey(t.ctx.paths.dataDir), (m) => ((m.rowCounts as Record<string, number>).entries = 5)),
-    'manifest: rowCounts {"attachments":1,"entries":5,"entry_types":1,"notes":1,"relationships":0,"schema_migrations":4,"sessions":0,"settings":0,"states":3} do not match the database {"attachments":1,"entries":1,"entry_types":1,"notes":1,"relationships":0,"schema_migrations":4,"sessions":0,"settings":0,"states":3}',
+    'manifest: rowCounts {"attachments":1,"entries":5,"entry_types":1,"notes":1,"relationship_types":0,"relationships":0,"schema_migrations":5,"sessions":0,"settings":0,"states":3} do not match the database {"attachments":1,"entries":1,"entry_types":1,"notes":1,"relationship_types":0,"relationships":0,"schema_migrations":5,"sessions":0,"settings":0,"states":3}',
   ],
   [
     "edited metadata, not signed again",
@@ -106,7 +106,7 @@ const cases: [string, (t: Awaited<ReturnType<typeof withBackup>>) => void, strin
   [
     "an extra trigger",
     (t) => editSnapshot(t, "CREATE TRIGGER evil AFTER INSERT ON entries BEGIN DELETE FROM notes; END"),
-    "app.db: the schema differs from the one migrations 1-4 build (tables, indexes or triggers were changed)",
+    "app.db: the schema differs from the one migrations 1-5 build (tables, indexes or triggers were changed)",
   ],
   [
     "a row that points at nothing",
@@ -170,7 +170,7 @@ describe("a backup is untrusted input: restore refuses with 422 and the reason, 
     const bad = await t2.app.inject({ method: "POST", url: `/api/backups/${t2.id}/restore`, headers: AUTH, payload: { trust: true } });
     expect([bad.statusCode, bad.json().message]).toEqual([
       422,
-      `backup ${t2.id} failed verification: app.db: the schema differs from the one migrations 1-4 build (tables, indexes or triggers were changed)`,
+      `backup ${t2.id} failed verification: app.db: the schema differs from the one migrations 1-5 build (tables, indexes or triggers were changed)`,
     ]);
   });
 
