@@ -92,10 +92,15 @@ describe.runIf(engine)("routes: unix sockets behind symlinks", () => {
     for (const n of NAMES) {
       expect(await version(n)).toBe("1.0.0");
       const c = JSON.parse(await docker(["inspect", app(n)]))[0] as {
-        HostConfig: { PortBindings: Record<string, unknown> };
+        // Docker 20.10 stores null for a container without port bindings; newer engines may store {}.
+        HostConfig: { PortBindings: Record<string, unknown> | null };
         Config: { Hostname: string; StopTimeout: number };
       };
-      expect([c.HostConfig.PortBindings, c.Config.Hostname, c.Config.StopTimeout]).toEqual([{}, await shortId(n), 15]);
+      expect([Object.keys(c.HostConfig.PortBindings ?? {}), c.Config.Hostname, c.Config.StopTimeout]).toEqual([
+        [],
+        await shortId(n),
+        15,
+      ]);
       expect(await inProxy(`readlink /data/routes/${n}.sock`)).toBe(`/sockets/${n}/${await shortId(n)}.sock`);
     }
     // Four concurrent route commands, each adding a site: serialized reloads, the last saw every file.
