@@ -96,7 +96,8 @@ interface Inspect {
     SecurityOpt: string[];
     Memory: number;
     LogConfig: { Type: string; Config: Record<string, string> };
-    PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
+    // Docker 20.10 stores null for a container without port bindings; newer engines may store {}.
+    PortBindings: Record<string, { HostIp: string; HostPort: string }[]> | null;
   };
   Mounts: { Destination: string; Name: string }[];
 }
@@ -252,7 +253,7 @@ describe.runIf(engine)("docker tier", () => {
       expect(c.HostConfig.Memory).toBe(256 * 1024 * 1024);
       expect(c.HostConfig.LogConfig).toEqual({ Type: "json-file", Config: { "max-file": "3", "max-size": "10m" } });
       // No published port: the proxy reaches the app through its unix socket.
-      expect(c.HostConfig.PortBindings).toEqual({});
+      expect(Object.keys(c.HostConfig.PortBindings ?? {})).toEqual([]);
       expect(c.Config.Labels).toMatchObject({
         "fleet.managed": "true",
         "fleet.stack": STACK,
@@ -356,7 +357,20 @@ describe.runIf(engine)("docker tier", () => {
       "-e",
       "BACKUP_DIR=/backups",
     ];
-    await docker(["run", "--rm", ...common, image, "node", "dist/cli.js", "backup", "restore", created.body.id]);
+    // A fresh volume has no signing key, and the backup names another instance: the documented
+    // trust path (--trust) skips only the origin check; every content check still runs.
+    await docker([
+      "run",
+      "--rm",
+      ...common,
+      image,
+      "node",
+      "dist/cli.js",
+      "backup",
+      "restore",
+      created.body.id,
+      "--trust",
+    ]);
     const probeToken = randomBytes(18).toString("hex");
     const probe = await docker([
       "run",
