@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, test } from "vitest";
-import { DOCS_FILE, generateInstanceDocs } from "../components/cli/docs";
-import type { RenderResult } from "../components/cli/render";
+import { DOCS_FILE, generateInstanceDocs } from "../ops/commands/docs";
+import type { RenderResult } from "../ops/commands/render";
 
 const ROOT = path.resolve(__dirname, "..");
 const run = promisify(execFile);

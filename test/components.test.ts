@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import type * as PulumiModule from "@pulumi/pulumi";
-import type { RenderedResource, runUnderMocks as RunUnderMocks } from "../components/cli/render";
+import type { RenderedResource, runUnderMocks as RunUnderMocks } from "../ops/commands/render";
 import type * as AppInstanceModule from "../components/app-instance";
 import type * as FleetProxyModule from "../components/fleet-proxy";
 import type * as FrameworkImageModule from "../components/framework-image";
@@ -32,7 +32,7 @@ async function run(init: () => unknown) {
 
 beforeAll(async () => {
   pulumi = await import("@pulumi/pulumi");
-  ({ runUnderMocks } = await import("../components/cli/render.js"));
+  ({ runUnderMocks } = await import("../ops/commands/render.js"));
 });
 
 function spec(yaml: string, name = "homebrews"): InstanceSpec {

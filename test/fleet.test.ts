@@ -8,7 +8,7 @@ import {
   parseInstanceText,
   secretEnvProblems,
 } from "../components/fleet";
-import { validateCommand } from "../components/cli/validate";
+import { validateCommand } from "../ops/commands/validate";
 import { BAD_DIR, BAD_FIXTURES, expectedProblems } from "./bad-fixtures";
 
 const ADMIN = { 2019: "the proxy's admin API (fleet:proxyAdminPort)" };

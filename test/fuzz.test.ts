@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, test } from "vitest";
-import { render, RenderError } from "../components/cli/render";
+import { render, RenderError } from "../ops/commands/render";
 import { isSecretName, secretEnvCommand } from "../components/env-rules";
 import { FleetValidationError, loadFleet, parseInstanceText, secretEnvProblems } from "../components/fleet";
 import { parseStackConfig } from "../components/spec";

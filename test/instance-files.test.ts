@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { validateCommand } from "../components/cli/validate";
+import { validateCommand } from "../ops/commands/validate";
 import { APP_ENV, FLEET_ENV, reservedEnv, USER_APP_ENV } from "../components/env-rules";
 import { FleetValidationError, loadFleet, MAX_FILE_BYTES, parseInstanceText } from "../components/fleet";
 import { dockerNameProblems, dockerNames, stackDockerNames } from "../components/naming";

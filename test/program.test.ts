@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { treeRevision } from "../components/app-revision";
 import { goDuration, nanoCpusToDecimalString, parseCpus } from "../components/provider-forms";
-import { render, RenderError, renderTable, type RenderedResource, type RenderResult } from "../components/cli/render";
+import { render, RenderError, renderTable, type RenderedResource, type RenderResult } from "../ops/commands/render";
 import { FleetValidationError, loadFleet } from "../components/fleet";
 import { mainCaddyfile, siteBlock } from "../components/proxy-config";
 import { BAD_DIR, BAD_FIXTURES } from "./bad-fixtures";

@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { formatPlan, LocalGitScm, planRelease } from "../components/cli/release-dry";
+import { formatPlan, LocalGitScm, planRelease } from "../ops/commands/release-dry";
 
 const ROOT = resolve(__dirname, "..");
 const made: string[] = [];
@@ -194,12 +194,7 @@ describe("npm run release:dry", () => {
     const stdout = await new Promise<string>((done, fail) =>
       execFile(
         process.execPath,
-        [
-          "-r",
-          require.resolve("ts-node/register/transpile-only"),
-          join(ROOT, "components/cli/release-dry.ts"),
-          "--json",
-        ],
+        ["-r", require.resolve("ts-node/register/transpile-only"), join(ROOT, "ops/commands/release-dry.ts"), "--json"],
         { cwd: r.dir, env: { ...process.env, TS_NODE_PROJECT: join(ROOT, "tsconfig.json") } },
         (err, out) => (err ? fail(err) : done(out)),
       ),

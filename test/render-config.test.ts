@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { loadStackConfig } from "../components/cli/render";
+import { loadStackConfig } from "../ops/commands/render";
 
 const project = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-config-"));
 afterAll(() => fs.rmSync(project, { recursive: true, force: true }));

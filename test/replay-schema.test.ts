@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ts from "typescript";
 import { beforeAll, describe, expect, test } from "vitest";
-import { render, type RenderResult } from "../components/cli/render";
+import { render, type RenderResult } from "../ops/commands/render";
 import { CONTAINER_NOT_READ, CONTAINER_READ } from "./docker/read-back";
 import { ACCEPTED_INPUTS, checkInputs, type InputTree } from "./docker/replay";
 

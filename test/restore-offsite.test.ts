@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { offsiteContainerQuery, offsiteFetchCommand, offsiteSnapshotsCommand } from "../components/cli/restore-offsite";
-import { type CommandResult, type RestoreDeps, runRestore } from "../components/cli/restore";
+import { offsiteContainerQuery, offsiteFetchCommand, offsiteSnapshotsCommand } from "../ops/commands/restore-offsite";
+import { type CommandResult, type RestoreDeps, runRestore } from "../ops/commands/restore";
 
 const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
 

@@ -14,7 +14,7 @@ import {
   transitionBackup,
   type CommandResult,
   type RestoreDeps,
-} from "../components/cli/restore";
+} from "../ops/commands/restore";
 import { backupSummary } from "./backup-summary";
 
 const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });

@@ -14,15 +14,9 @@ import {
   versionOf,
   type HistoryEntry,
   type InstancePin,
-} from "../components/history";
-import {
-  fetchHistory,
-  historyArgs,
-  loadInstancePins,
-  runRollback,
-  type RollbackDeps,
-} from "../components/cli/rollback";
-import { CliError, type CommandResult } from "../components/cli/restore";
+} from "../ops/core/history";
+import { fetchHistory, historyArgs, loadInstancePins, runRollback, type RollbackDeps } from "../ops/commands/rollback";
+import { CliError, type CommandResult } from "../ops/commands/restore";
 import { backupSummary } from "./backup-summary";
 
 const FIXTURES = path.join(__dirname, "fixtures", "history");
@@ -549,7 +543,7 @@ describe("the real entry point", () => {
       [
         path.join(root, "node_modules", "ts-node", "dist", "bin.js"),
         "--transpile-only",
-        path.join(root, "components", "cli", "rollback.ts"),
+        path.join(root, "ops", "commands", "rollback.ts"),
         "--page-size",
         "5",
         "--to",

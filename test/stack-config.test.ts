@@ -6,9 +6,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { render, RenderError } from "../components/cli/render";
-import { CliError, readStackConfig } from "../components/cli/restore";
-import { validateCommand } from "../components/cli/validate";
+import { render, RenderError } from "../ops/commands/render";
+import { CliError, readStackConfig } from "../ops/commands/restore";
+import { validateCommand } from "../ops/commands/validate";
 import { loadStackConfig, programStackConfig, readStackFiles, StackConfigError } from "../components/stack-config";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -11,7 +11,7 @@ import {
   NODE_PACKAGE,
   nodeProblem,
   upBootstrap,
-} from "../components/cli/bootstrap.cjs";
+} from "../ops/core/bootstrap.cjs";
 import {
   backendDecision,
   existingStackEnv,
@@ -20,7 +20,7 @@ import {
   pulumiCandidates,
   pulumiEnv,
   type RunResult,
-} from "../components/cli/pulumi-cli";
+} from "../ops/core/pulumi-cli";
 import {
   failedRollReport,
   parseAppContainers,
@@ -29,7 +29,7 @@ import {
   runUp,
   stackDockerHost,
   type UpDeps,
-} from "../components/cli/up";
+} from "../ops/commands/up";
 
 const ROOT = "/repo";
 const HOME = "/home/ada";
@@ -652,7 +652,7 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
       "capture docker version --format {{.Server.Version}}",
       "run npm ci --no-audit --no-fund @/repo",
       `capture ${RUNTIME} -p process.versions.node`,
-      `run ${RUNTIME} -r ts-node/register/transpile-only /repo/components/cli/up.ts --yes @/repo`,
+      `run ${RUNTIME} -r ts-node/register/transpile-only /repo/ops/commands/up.ts --yes @/repo`,
     ]);
     expect(f.out).toEqual([
       "fleet: node_modules is missing in .: running npm ci --no-audit --no-fund",
@@ -683,9 +683,7 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
       capture: (cmd) => (cmd === "docker" ? { status: 1, stdout: "", stderr: "Cannot connect" } : ok("24.21.0\n")),
     });
     expect(upBootstrap(down.deps, [])).toBe(0);
-    expect(down.calls.at(-1)).toBe(
-      `run ${RUNTIME} -r ts-node/register/transpile-only /repo/components/cli/up.ts @/repo`,
-    );
+    expect(down.calls.at(-1)).toBe(`run ${RUNTIME} -r ts-node/register/transpile-only /repo/ops/commands/up.ts @/repo`);
     const missing = fakeBoot({
       stackFiles: ["config:\n  fleet:dockerHost: ssh://deploy@host.example\n"],
       capture: () => ({ status: null, stdout: "", stderr: "", error: { code: "ENOENT" } }),
@@ -787,16 +785,16 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
 });
 
 describe("the real entry point, on a copy of the repository layout", () => {
-  // Runs components/cli/up.cjs as `npm run up` does (the bootstrap, then up.ts on the runtime
+  // Runs ops/commands/up.cjs as `npm run up` does (the bootstrap, then up.ts on the runtime
   // Node), with fake docker and pulumi executables first on PATH, so the wiring (fs, spawn, modes,
   // env) is exercised without the real CLI. node_modules is the repository's own (a symlink).
   const node = process.execPath;
   const REPO = path.join(__dirname, "..");
   function layout(withPulumi: boolean, dockerScript = "echo 27.5.1", pulumiUpExit = 0) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-up-"));
-    fs.mkdirSync(path.join(root, "components", "cli"), { recursive: true });
-    for (const f of ["up.cjs", "bootstrap.cjs", "up.ts", "pulumi-cli.ts"]) {
-      fs.copyFileSync(path.join(REPO, "components", "cli", f), path.join(root, "components", "cli", f));
+    for (const f of ["commands/up.cjs", "core/bootstrap.cjs", "commands/up.ts", "core/pulumi-cli.ts"]) {
+      fs.mkdirSync(path.dirname(path.join(root, "ops", f)), { recursive: true });
+      fs.copyFileSync(path.join(REPO, "ops", f), path.join(root, "ops", f));
     }
     fs.copyFileSync(path.join(REPO, "tsconfig.json"), path.join(root, "tsconfig.json"));
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));
@@ -817,7 +815,7 @@ describe("the real entry point, on a copy of the repository layout", () => {
       );
     }
     const run = (args: string[]) =>
-      spawnSync(node, [path.join(root, "components", "cli", "up.cjs"), ...args], {
+      spawnSync(node, [path.join(root, "ops", "commands", "up.cjs"), ...args], {
         encoding: "utf8",
         env: {
           PATH: `${bin}:${path.dirname(node)}:/usr/bin:/bin`,

@@ -28,14 +28,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import type { RenderedResource, RenderResult as Render } from "../../components/cli/render";
+import type { RenderedResource, RenderResult as Render } from "../../ops/commands/render";
 import { promisify } from "node:util";
 import { containerDrift, describeDrift, volumeDrift, type ContainerInspect, type VolumeInspect } from "./read-back";
 
 const run = promisify(execFile);
 
 /** One resource and the whole render, exactly as `npm run render -- --json` prints them. */
-export type { RenderedResource, RenderResult as Render } from "../../components/cli/render";
+export type { RenderedResource, RenderResult as Render } from "../../ops/commands/render";
 
 /** What the replayer remembers of a created resource: its resolved inputs and its outputs. */
 interface Live {

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import * as YAML from "yaml";
 import { z } from "zod";
-import { configKind, InstanceFileSchema, StackConfigSchema } from "../spec";
+import { configKind, InstanceFileSchema, StackConfigSchema } from "../../components/spec";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 /** Where the reference is written, relative to the project. */

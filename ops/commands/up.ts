@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { dockerVerdict } from "./bootstrap.cjs";
+import { dockerVerdict } from "../core/bootstrap.cjs";
 import {
   backendDecision,
   type Env,
@@ -19,7 +19,7 @@ import {
   pulumiEnv,
   type Run,
   STATE_DIR,
-} from "./pulumi-cli";
+} from "../core/pulumi-cli";
 
 /** The stack that `npm run up` deploys unless `--stack` says otherwise. */
 export const DEFAULT_STACK = "dev";

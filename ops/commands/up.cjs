@@ -3,6 +3,6 @@
 // then the typed rest (up.ts) on the runtime Node.
 "use strict";
 const path = require("node:path");
-const { realDeps, upBootstrap } = require("./bootstrap.cjs");
+const { realDeps, upBootstrap } = require("../core/bootstrap.cjs");
 
 process.exitCode = upBootstrap(realDeps(path.resolve(__dirname, "..", "..")), process.argv.slice(2));

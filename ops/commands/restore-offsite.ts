@@ -5,7 +5,7 @@
 // live restore, so every check of an ordinary restore applies. Works on a host that has nothing
 // of the instance but what `npm run up` creates: empty volumes and the containers.
 import Table from "cli-table3";
-import { COMPACT } from "../history";
+import { COMPACT } from "../core/history";
 import { CliError, confirmOrYes, findAppContainer, firstLine, type RestoreDeps, restoreInto } from "./restore";
 
 /** One snapshot as `offsite snapshots --json` prints it. */

@@ -5,10 +5,10 @@
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { FleetValidationError, loadFleet, type Fleet } from "../fleet";
-import { planRollout } from "../plan";
-import { secretEnvProblems } from "../fleet";
-import { loadStackConfig, StackConfigError, type StackConfig } from "../stack-config";
+import { FleetValidationError, loadFleet, type Fleet } from "../../components/fleet";
+import { planRollout } from "../../components/plan";
+import { secretEnvProblems } from "../../components/fleet";
+import { loadStackConfig, StackConfigError, type StackConfig } from "../../components/stack-config";
 
 const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 const USAGE = "usage: npm run validate [-- DIR] [--stack S] [--version X] [--allow-empty]";

@@ -315,7 +315,7 @@ function upBootstrap(d, argv) {
   }
   const deps = ensureDeps(d, ["."]);
   if ("exitCode" in deps) return deps.exitCode;
-  const up = path.join(d.root, "components", "cli", "up.ts");
+  const up = path.join(d.root, "ops", "commands", "up.ts");
   return d.run(deps.node, ["-r", "ts-node/register/transpile-only", up, ...argv], { cwd: d.root, env: deps.env });
 }
 

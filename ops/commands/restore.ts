@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { COMPACT } from "../history";
-import { loadStackConfig, StackConfigError } from "../stack-config";
+import { COMPACT } from "../core/history";
+import { loadStackConfig, StackConfigError } from "../../components/stack-config";
 import { restoreFromOffsite } from "./restore-offsite";
 
 /** What a finished command returned. */

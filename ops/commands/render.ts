@@ -10,8 +10,8 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import { readStackFiles, SECRET } from "../stack-config";
-import { registerLikePulumi } from "./pulumi-ts";
+import { readStackFiles, SECRET } from "../../components/stack-config";
+import { registerLikePulumi } from "../core/pulumi-ts";
 
 type PulumiModule = typeof import("@pulumi/pulumi");
 

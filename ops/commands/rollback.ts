@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FleetValidationError, loadFleet } from "../fleet";
+import { FleetValidationError, loadFleet } from "../../components/fleet";
 import {
   chooseTarget,
   instanceChanges,
@@ -21,7 +21,7 @@ import {
   VERSION_KEY,
   type InstancePin,
   type UpdateInfo,
-} from "../history";
+} from "../core/history";
 import {
   askYesNo,
   backupListCommand,
@@ -39,7 +39,7 @@ import {
   type DockerRunner,
   firstLine,
 } from "./restore";
-import { existingStackEnv, findPulumi, noCliMessage } from "./pulumi-cli";
+import { existingStackEnv, findPulumi, noCliMessage } from "../core/pulumi-cli";
 
 /** Runs `pulumi ...`; `stream` sends the output to the terminal instead of capturing it. */
 export type PulumiRunner = (args: string[], opts?: { stream?: boolean }) => CommandResult;
