@@ -11,6 +11,8 @@ import { DockerEndpointError, dockerEndpointFromEnvironment } from "./components
 import { FleetValidationError, loadFleet, secretEnvProblems } from "./components/fleet";
 import { FleetProxy } from "./components/fleet-proxy";
 import { FrameworkImage } from "./components/framework-image";
+import { localImageTag, registryImageTag } from "./components/naming";
+import { OffsiteCopier } from "./components/offsite";
 import { planRollout } from "./components/plan";
 import { programStackConfig, StackConfigError } from "./components/stack-config";
 
@@ -106,7 +108,29 @@ for (const name of plan.order) {
   );
 }
 
-// 5. Outputs per instance.
+// 5. Off-site copies: one container per host for every instance that takes part (docs/backups.md).
+const offsite =
+  config.offsite === undefined
+    ? undefined
+    : new OffsiteCopier(
+        "offsite",
+        {
+          stack,
+          config: config.offsite,
+          appImageTag:
+            config.image === "build" ? localImageTag(config.version) : registryImageTag(config.image, config.version),
+          appImage: image.ref(config.version),
+          instances: fleet.instances
+            .filter((spec) => spec.backup.offsite)
+            .map(({ name }) => ({ name, backups: apps.get(name)!.backups, hostDir: config.backupDir !== "" })),
+        },
+        opts,
+      );
+
+/** The off-site container's Docker name, or null without fleet:offsite. */
+export const offsiteContainer = offsite === undefined ? null : offsite.container.name;
+
+// 6. Outputs per instance.
 export const instances = Object.fromEntries(
   fleet.instances.map(({ name }) => {
     const app = apps.get(name)!;

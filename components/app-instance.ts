@@ -35,6 +35,20 @@ export const HEALTH_PROBE = [
  */
 export const STOP_GRACE_SECONDS = 15;
 
+/**
+ * What every fleet container of the app image runs with: non-root, read-only root, no
+ * capabilities, restarted with the daemon, rotated logs (in the forms the provider reads back).
+ */
+export const CONTAINER_HARDENING = {
+  user: APP_USER,
+  readOnly: true,
+  capabilities: { drops: ["ALL"] },
+  securityOpts: ["no-new-privileges:true"],
+  restart: "unless-stopped",
+  logDriver: "json-file",
+  logOpts: LOG_OPTS,
+};
+
 /** Arguments of {@link AppInstance}. */
 export interface AppInstanceArgs {
   /** Stack name, part of Docker names and labels. */
@@ -210,17 +224,11 @@ export class AppInstance extends pulumi.ComponentResource {
     ];
     const volumes = [{ volumeName: data.name, containerPath: "/data" }, backupsMount];
     const hardening = {
-      user: APP_USER,
-      readOnly: true,
+      ...CONTAINER_HARDENING,
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
-      capabilities: { drops: ["ALL"] },
-      securityOpts: ["no-new-privileges:true"],
-      restart: "unless-stopped",
       // The forms the provider reads back (components/provider-forms.ts): no diff on the next up.
       ...memoryInputs(memoryMegabytes(spec.resources.memory)),
       cpus: cpusString(spec.resources.cpus),
-      logDriver: "json-file",
-      logOpts: LOG_OPTS,
     };
 
     this.container = new docker.Container(

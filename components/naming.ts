@@ -41,6 +41,8 @@ export function stackDockerNames(stack: string) {
     proxyContainer: `fleet-${stack}-proxy`,
     proxyData: `fleet-${stack}-proxy-data`,
     proxySockets: `fleet-${stack}-sockets`,
+    offsiteContainer: `fleet-${stack}-offsite`,
+    offsiteCache: `fleet-${stack}-offsite-cache`,
   } as const;
 }
 
@@ -49,6 +51,8 @@ const STACK_NAME_ROLES: Record<keyof ReturnType<typeof stackDockerNames>, string
   proxyContainer: "the proxy container",
   proxyData: "the proxy's data volume (Caddy's certificates and routes)",
   proxySockets: "the volume of the apps' sockets",
+  offsiteContainer: "the off-site container",
+  offsiteCache: "the off-site container's restic cache volume",
 };
 
 /** Names of the proxy's children and its Docker objects. */
@@ -63,6 +67,19 @@ export function proxyNames(stack: string) {
     dockerData: docker.proxyData,
     dockerSockets: docker.proxySockets,
     dockerContainer: docker.proxyContainer,
+  } as const;
+}
+
+/** Names of the off-site copier's children and its Docker objects (one per stack and host). */
+export function offsiteNames(stack: string) {
+  const docker = stackDockerNames(stack);
+  return {
+    component: "offsite",
+    image: "offsite-image",
+    cache: "offsite-cache",
+    container: "offsite",
+    dockerCache: docker.offsiteCache,
+    dockerContainer: docker.offsiteContainer,
   } as const;
 }
 
@@ -117,6 +134,12 @@ export function localImageTag(version: string): string {
   return `fleet-app:${version}`;
 }
 
+/** Local tag of the off-site image built on an app image: `fleet-app:1.0.0` -> `fleet-app-offsite:1.0.0`. */
+export function offsiteImageTag(appImageTag: string): string {
+  const i = appImageTag.lastIndexOf(":");
+  return `${appImageTag.slice(0, i)}-offsite${appImageTag.slice(i)}`;
+}
+
 /** Tag pulled in registry mode: `ghcr.io/owner/name:1.0.0`. */
 export function registryImageTag(repository: string, version: string): string {
   return `${repository}:${version}`;
@@ -128,7 +151,7 @@ export function backupHostDir(backupDir: string, instance: string): string {
 }
 
 /** What a label is for: `fleet.role`. */
-export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets";
+export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets" | "offsite";
 
 /** A Docker label as the docker provider takes it. */
 export interface Label {

@@ -169,7 +169,7 @@ export const DEFAULTS = {
   // so the interval bounds the cutover; each probe costs about 30 ms of CPU on a 2-core host, most
   // of it the engine's exec (docs/roll-benchmark.md). 2 s: a roll of 10 cuts over in under 5 s.
   healthcheck: { interval: "2s", timeout: "3s", startPeriod: "10s", retries: 3 },
-  backup: { schedule: "0 3 * * *", keep: 14, enabled: true },
+  backup: { schedule: "0 3 * * *", keep: 14, enabled: true, offsite: true },
   rollout: { wave: 0, canary: false },
 } as const;
 
@@ -238,6 +238,12 @@ const BackupSchema = z
       .boolean({ error: expected("true or false") })
       .default(DEFAULTS.backup.enabled)
       .describe("Run the backup sidecar. The pre-update backup always runs."),
+    offsite: z
+      .boolean({ error: expected("true or false") })
+      .default(DEFAULTS.backup.offsite)
+      .describe(
+        "Copy this instance's backups off-site when the stack sets fleet:offsite (docs/backups.md); false opts out.",
+      ),
   })
   .describe("Scheduled backups.");
 
@@ -335,7 +341,12 @@ export interface InstanceSpec {
     readonly startPeriod: string;
     readonly retries: number;
   };
-  readonly backup: { readonly schedule: string; readonly keep: number; readonly enabled: boolean };
+  readonly backup: {
+    readonly schedule: string;
+    readonly keep: number;
+    readonly enabled: boolean;
+    readonly offsite: boolean;
+  };
   readonly rollout: { readonly wave: number; readonly canary: boolean };
 }
 
@@ -349,6 +360,91 @@ export const STACK_DEFAULTS = {
   proxyAdminPort: 2019,
   allowEmptyFleet: false,
 } as const;
+
+/** Defaults of `fleet:offsite` (docs/backups.md). */
+export const OFFSITE_DEFAULTS = {
+  keepDaily: 7,
+  keepWeekly: 4,
+  keepMonthly: 12,
+  intervalSeconds: 60,
+  check: "0 4 * * 0",
+  prune: "30 4 * * *",
+} as const;
+
+const RESTIC_REPO_RULE =
+  "a restic repository: an absolute host path, sftp:user@host:/path, s3:host/bucket/path or rest:https://...";
+/** restic repositories fleet supports: an absolute host path, or sftp:, s3:, rest:. */
+const RESTIC_REPO_PATTERN = /^(\/[^\0]*|sftp:.+|s3:.+|rest:https?:\/\/.+)$/;
+
+/** A cron expression as croner parses it in the off-site container (app/src/offsite-cli.ts). */
+const cron = (example: string) =>
+  z.string({ error: expected(`a cron expression such as "${example}"`) }).superRefine((expr, ctx) => {
+    const problem = cronProblem(expr);
+    if (problem !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a cron expression such as "${example}", got ${show(expr)}${problem === "" ? "" : `: ${problem}`}`,
+      });
+    }
+  });
+
+/** A secret string: its value never appears in a message. */
+const secretText = (what: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `required: ${what}` : `expected ${what}`) })
+    .min(1, { error: `expected ${what}, got an empty string` });
+
+/** Leaves of `fleet:offsite` that must be encrypted in the stack file (`env` values too). */
+export const OFFSITE_SECRET_KEYS = ["password", "sshKey"] as const;
+
+const OffsiteSchema = z
+  .strictObject({
+    repository: z
+      .string({ error: required(RESTIC_REPO_RULE) })
+      .regex(RESTIC_REPO_PATTERN, { error: expected(RESTIC_REPO_RULE) }),
+    password: secretText(
+      "the repository password, as a secret: pulumi config set --secret --path fleet:offsite.password <password>",
+    ),
+    keepDaily: intIn(0, 3650).default(OFFSITE_DEFAULTS.keepDaily),
+    keepWeekly: intIn(0, 520).default(OFFSITE_DEFAULTS.keepWeekly),
+    keepMonthly: intIn(0, 1200).default(OFFSITE_DEFAULTS.keepMonthly),
+    intervalSeconds: intIn(10, 86_400).default(OFFSITE_DEFAULTS.intervalSeconds),
+    check: cron(OFFSITE_DEFAULTS.check).default(OFFSITE_DEFAULTS.check),
+    prune: cron(OFFSITE_DEFAULTS.prune).default(OFFSITE_DEFAULTS.prune),
+    env: z
+      .record(
+        z.string().regex(ENV_NAME_PATTERN, { error: expected("an upper-snake-case name such as AWS_ACCESS_KEY_ID") }),
+        secretText("a string, as a secret"),
+        { error: "expected a map {NAME: value} of restic's environment (such as AWS_ACCESS_KEY_ID), set as secrets" },
+      )
+      .default({}),
+    sshKey: secretText("a private key (the file's content), as a secret").optional(),
+    knownHosts: z
+      .string({ error: expected("the server's line from ssh-keyscan") })
+      .min(1, { error: expected("the server's line from ssh-keyscan") })
+      .optional(),
+    image: z
+      .string({ error: expected("an image reference such as ghcr.io/owner/fleet-offsite:1.0.0") })
+      .min(1, { error: expected("an image reference such as ghcr.io/owner/fleet-offsite:1.0.0") })
+      .optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (!o.repository.startsWith("sftp:")) return;
+    for (const key of ["sshKey", "knownHosts"] as const) {
+      if (o[key] === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message:
+            "required for an sftp: repository: sshKey (the private key, a secret) and knownHosts (the server's " +
+            "ssh-keyscan line); see docs/backups.md",
+        });
+      }
+    }
+  });
+
+/** Validated `fleet:offsite`. */
+export type OffsiteConfig = z.output<typeof OffsiteSchema>;
 
 const REGISTRY_REPO_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
@@ -404,6 +500,13 @@ export const StackConfigSchema = z.strictObject({
       "Deploy even when the instance directory holds no instance file. Without it an empty directory is an " +
         "error, because deploying it removes every instance's containers and routes.",
     ),
+  offsite: OffsiteSchema.optional().describe(
+    "Off-site copies of every instance's backups with restic, one container per host: {repository, password, " +
+      "keepDaily, keepWeekly, keepMonthly, intervalSeconds, check, prune, env, sshKey, knownHosts, image} " +
+      "(docs/backups.md). password, sshKey and env values must be encrypted (`pulumi config set --secret --path " +
+      "fleet:offsite.password ...`). Unset means no off-site copies. Not declared in Pulumi.yaml: project config " +
+      "types have no object type.",
+  ),
   secretEnv: z
     .record(
       z.string().regex(NAME_PATTERN, { error: expected(`an instance name (${NAME_RULE})`) }),

@@ -7,7 +7,15 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { configKind, parseStackConfig, showKey, StackConfigError, StackConfigSchema, type StackConfig } from "./spec";
+import {
+  configKind,
+  OFFSITE_SECRET_KEYS,
+  parseStackConfig,
+  showKey,
+  StackConfigError,
+  StackConfigSchema,
+  type StackConfig,
+} from "./spec";
 
 export { StackConfigError, type StackConfig } from "./spec";
 
@@ -16,7 +24,7 @@ const NAMESPACE = "fleet";
 /** How an encrypted value is shown (it is never decrypted outside Pulumi). */
 export const SECRET = "[secret]";
 /** Stack config keys that are secrets by design, whatever the stack file says. */
-const SECRET_KEYS = [`${NAMESPACE}:secretEnv`];
+const SECRET_KEYS = [`${NAMESPACE}:secretEnv`, `${NAMESPACE}:offsite`];
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -42,12 +50,27 @@ function hideSecure(value: unknown): { value: unknown; secret: boolean } {
   return { value: out, secret };
 }
 
-/** Every leaf of `fleet:secretEnv` in a stack file that is not `secure:`, as `<instance>.<NAME>`. */
+/** Every leaf below `value` in a stack file that is not `secure:`, as a dotted path from `at`. */
 function plaintextLeaves(value: unknown, at: string[] = []): string[] {
   if (isSecure(value)) return [];
   if (isMap(value)) return Object.entries(value).flatMap(([k, v]) => plaintextLeaves(v, [...at, showKey(k)]));
   return [at.join(".")];
 }
+
+/**
+ * Per key, the leaves a stack file must hold encrypted, as paths below the key: every value of
+ * `fleet:secretEnv`; the password, the SSH key and every restic environment value of `fleet:offsite`.
+ */
+const ENCRYPTED_LEAVES: Readonly<Record<string, (value: unknown) => string[]>> = {
+  [`${NAMESPACE}:secretEnv`]: (value) => plaintextLeaves(value),
+  [`${NAMESPACE}:offsite`]: (value) =>
+    isMap(value)
+      ? [
+          ...OFFSITE_SECRET_KEYS.filter((k) => value[k] !== undefined).flatMap((k) => plaintextLeaves(value[k], [k])),
+          ...(value["env"] !== undefined ? plaintextLeaves(value["env"], ["env"]) : []),
+        ]
+      : [],
+};
 
 function stringValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
@@ -72,8 +95,8 @@ export interface StackFiles {
 
 /**
  * Reads Pulumi.yaml's defaults, then Pulumi.<stack>.yaml, then `overrides` (keys with or without
- * the namespace), the way Pulumi merges them. A plaintext value in `fleet:secretEnv` of the stack
- * file is refused here, because Pulumi would hand it to the program as if it were a secret.
+ * the namespace), the way Pulumi merges them. A plaintext value where a secret belongs
+ * ({@link ENCRYPTED_LEAVES}) is refused here, because Pulumi would hand it to the program as if it were one.
  * @throws StackConfigError
  */
 export function readStackFiles(
@@ -100,13 +123,12 @@ export function readStackFiles(
       const { value, secret } = hideSecure(raw);
       config[qualify(key)] = stringValue(value);
       if (secret) secretKeys.add(qualify(key));
-      if (qualify(key) === `${NAMESPACE}:secretEnv`) {
-        for (const leaf of plaintextLeaves(raw)) {
-          problems.push(
-            `fleet:secretEnv.${leaf}: a plaintext value in Pulumi.${stack}.yaml; secrets are stored encrypted: ` +
-              `pulumi config set --secret --path 'fleet:secretEnv.${leaf}' <value>`,
-          );
-        }
+      for (const leaf of ENCRYPTED_LEAVES[qualify(key)]?.(raw) ?? []) {
+        const at = `${qualify(key)}.${leaf}`;
+        problems.push(
+          `${at}: a plaintext value in Pulumi.${stack}.yaml; secrets are stored encrypted: ` +
+            `pulumi config set --secret --path '${at}' <value>`,
+        );
       }
     }
   }
@@ -148,7 +170,7 @@ export interface PulumiConfigReader {
  * The validated stack config inside the program: `config` is `new pulumi.Config("fleet")`,
  * `allKeys` every key Pulumi passed (`Object.keys(pulumi.runtime.allConfig())`, so unknown
  * `fleet:` keys are seen). Objects are read with getObject, everything else with get. When the
- * project's stack file exists, its `fleet:secretEnv` must be encrypted too ({@link readStackFiles}).
+ * project's stack file exists, its secrets must be encrypted too ({@link readStackFiles}).
  * @throws StackConfigError with every problem
  */
 export function programStackConfig(

@@ -40,7 +40,7 @@ describe("parseInstanceText", () => {
         env: { LOG_LEVEL: "debug", MAX_ITEMS: "20", PUBLIC_READ: "true" },
         resources: { memory: "256m", cpus: 0.5 },
         healthcheck: { interval: "2s", timeout: "3s", startPeriod: "10s", retries: 3 },
-        backup: { schedule: "0 3 * * *", keep: 14, enabled: true },
+        backup: { schedule: "0 3 * * *", keep: 14, enabled: true, offsite: true },
         rollout: { wave: 0, canary: false },
       },
     });

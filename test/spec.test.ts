@@ -25,14 +25,14 @@ describe("instance file defaults", () => {
       env: {},
       resources: { memory: "256m", cpus: 0.5 },
       healthcheck: { interval: "2s", timeout: "3s", startPeriod: "10s", retries: 3 },
-      backup: { schedule: "0 3 * * *", keep: 14, enabled: true },
+      backup: { schedule: "0 3 * * *", keep: 14, enabled: true, offsite: true },
       rollout: { wave: 0, canary: false },
     });
   });
 
   test("a partial nested map keeps the other defaults of that map", () => {
     expect(InstanceFileSchema.parse({ port: 5001, backup: { keep: 3 }, rollout: { canary: true } })).toMatchObject({
-      backup: { schedule: "0 3 * * *", keep: 3, enabled: true },
+      backup: { schedule: "0 3 * * *", keep: 3, enabled: true, offsite: true },
       rollout: { wave: 0, canary: true },
     });
   });

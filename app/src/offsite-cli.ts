@@ -19,13 +19,21 @@ function out(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
+/**
+ * Every off-site event passes here: one JSON line on stdout (docker logs). This is the one call
+ * site for notifications: a sender (fleet:notify) is called here for copy-failed, check-failed
+ * and prune-failed.
+ */
+function report(event: string, detail: object): void {
+  out({ at: new Date().toISOString(), event, ...detail });
+}
+
 function build(env: NodeJS.ProcessEnv): { settings: OffsiteSettings; offsite: Offsite } {
   const settings = offsiteSettings(env);
   const restic = resticRunner(settings.resticOptions, { ...env, RESTIC_CACHE_DIR: path.join(settings.stateDir, "cache") });
   const offsite = new Offsite(settings, restic);
-  // The hook point for notifications: every event is one JSON line on stdout (docker logs).
   for (const event of ["copied", "copy-failed", "check-ok", "check-failed", "prune-failed"] as const) {
-    offsite.on(event, (detail: object) => out({ at: new Date().toISOString(), event, ...detail }));
+    offsite.on(event, (detail: object) => report(event, detail));
   }
   return { settings, offsite };
 }

@@ -93,8 +93,9 @@ export function generateInstanceDocs(): string {
   const stackSchema = z.toJSONSchema(StackConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
   const stackRows = Object.entries(StackConfigSchema.shape).map(([key, field]) => {
     const def = stackSchema.properties?.[key]?.default;
-    const shown = def === undefined ? "**required**" : `\`${JSON.stringify(def)}\``;
-    const type = key === "secretEnv" ? "secret object" : configKind(key);
+    const required = stackSchema.required?.includes(key) === true;
+    const shown = def !== undefined ? `\`${JSON.stringify(def)}\`` : required ? "**required**" : "unset";
+    const type = key === "secretEnv" || key === "offsite" ? "secret object" : configKind(key);
     return `| \`fleet:${key}\` | ${type} | ${shown} | ${cell(field.description ?? "")} |`;
   });
 

@@ -143,6 +143,7 @@ export const ACCEPTED_INPUTS: Readonly<Record<string, InputTree>> = {
   "docker:index/container:Container": {
     image: true,
     name: true,
+    hostname: true,
     envs: true,
     ports: { internal: true, external: true, ip: true, protocol: true },
     volumes: { volumeName: true, hostPath: true, containerPath: true, readOnly: true },
@@ -281,6 +282,7 @@ export function containerCreateBody(name: string, inputs: Record<string, unknown
   if (inputs.command) body.Cmd = inputs.command;
   if (inputs.entrypoints) body.Entrypoint = inputs.entrypoints;
   if (inputs.user) body.User = inputs.user;
+  if (inputs.hostname) body.Hostname = inputs.hostname;
   if (inputs.workingDir) body.WorkingDir = inputs.workingDir;
   if (inputs.stopSignal) body.StopSignal = inputs.stopSignal;
   if (inputs.stopTimeout !== undefined) body.StopTimeout = inputs.stopTimeout;
