@@ -83,6 +83,7 @@ describe("render shape", () => {
     });
     expect(examples.outputs).toEqual({
       adminTokens: "[secret]",
+      offsiteContainer: null,
       instances: {
         homebrews: {
           backups: "fleet-dev-homebrews-backups",
@@ -338,6 +339,48 @@ describe("adding an instance", () => {
 });
 
 describe("stack config variants", () => {
+  test("fleet:offsite: one off-site container after the instances, with the backups of those that take part", async () => {
+    const r = await render({
+      instancesDir: fleetDir("offsite", {
+        "homebrews.yaml": "port: 5001\n",
+        "projects.yaml": "port: 5002\nbackup: {offsite: false}\n",
+        "zeta.yaml": "port: 5003\n",
+      }),
+      config: {
+        image: "ghcr.io/acme/fleet-app",
+        offsite: JSON.stringify({ repository: "/srv/restic-fleet", password: "pw-secret" }),
+      },
+    });
+    expect(r.config["fleet:offsite"]).toBe("[secret]");
+    expect(r.resources.slice(-4).map((x) => [x.type, x.name, x.parent])).toEqual([
+      ["fleet:index:OffsiteCopier", "offsite", null],
+      ["docker:index/image:Image", "offsite-image", "offsite"],
+      ["docker:index/volume:Volume", "offsite-cache", "offsite"],
+      ["docker:index/container:Container", "offsite", "offsite"],
+    ]);
+    expect(named(r, "offsite-image").inputs["build"]).toEqual({
+      args: { APP_IMAGE: "ghcr.io/acme/fleet-app:1.0.0", APP_IMAGE_REF: "<<app-1.0.0.repoDigest>>" },
+      builderVersion: "BuilderV1",
+      context: "app/offsite",
+      dockerfile: "app/offsite/Dockerfile",
+    });
+    const container = named(r, "offsite");
+    expect(container.inputs["volumes"]).toEqual([
+      { containerPath: "/state", volumeName: "fleet-dev-offsite-cache" },
+      { containerPath: "/backups/homebrews", volumeName: "fleet-dev-homebrews-backups" },
+      { containerPath: "/backups/zeta", volumeName: "fleet-dev-zeta-backups" },
+      { containerPath: "/srv/restic-fleet", hostPath: "/srv/restic-fleet" },
+    ]);
+    expect((container.inputs["envs"] as string[]).slice(0, 3)).toEqual([
+      "RESTIC_REPOSITORY=/srv/restic-fleet",
+      "[secret]",
+      "OFFSITE_INSTANCES=homebrews,zeta",
+    ]);
+    expect(container.dependencies).toEqual(["offsite-image", "offsite-cache", "homebrews-backups", "zeta-backups"]);
+    expect(JSON.stringify(r)).not.toContain("pw-secret");
+    expect(r.outputs["offsiteContainer"]).toBe("fleet-dev-offsite");
+  });
+
   test("registry image, backupDir, dockerHost and secretEnv", async () => {
     const r = await render({
       config: {
