@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type * as PulumiModule from "@pulumi/pulumi";
-import type { runUnderMocks as RunUnderMocks } from "../components/cli/render";
+import type { runUnderMocks as RunUnderMocks } from "../ops/commands/render";
 import type * as OffsiteModule from "../components/offsite";
 import { parseInstanceText } from "../components/fleet";
 import { parseStackConfig } from "../components/spec";
@@ -25,7 +25,7 @@ async function run(init: () => unknown) {
 
 beforeAll(async () => {
   pulumi = await import("@pulumi/pulumi");
-  ({ runUnderMocks } = await import("../components/cli/render.js"));
+  ({ runUnderMocks } = await import("../ops/commands/render.js"));
 });
 
 const labels = [
