@@ -1,0 +1,60 @@
+/**
+ * What the commands read of the project, once: the validated stack config (components/stack-config.ts,
+ * the program's own reader, with Pulumi.yaml's defaults), the validated instance files
+ * (components/fleet.ts, as the program loads them) and the Docker endpoint the provider uses.
+ * Every problem becomes a CliError naming the file, the field and the fix.
+ */
+import * as path from "node:path";
+import { FleetValidationError, loadFleet, type Fleet } from "../../components/fleet";
+import { loadStackConfig, StackConfigError, type StackConfig } from "../../components/stack-config";
+import { CliError } from "./errors";
+
+/** The stack a command works on unless `--stack` says otherwise. */
+export const DEFAULT_STACK = "dev";
+
+/** The repository root (this file is ops/core/config.ts). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * The validated stack config of `stack`.
+ * @throws CliError with every problem
+ */
+export function readConfig(
+  repoRoot: string,
+  stack: string,
+  overrides: Readonly<Record<string, string>> = {},
+): StackConfig {
+  try {
+    return loadStackConfig(repoRoot, stack, overrides);
+  } catch (e) {
+    if (e instanceof StackConfigError) throw new CliError(`the stack config of ${stack} is invalid:\n${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * The instance files, loaded as the program loads them (same reserved ports, same stack).
+ * @throws CliError with every problem
+ */
+export function readFleet(repoRoot: string, stack: string, config: StackConfig): Fleet {
+  try {
+    return loadFleet(path.resolve(repoRoot, config.instancesDir), {
+      reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
+      stack,
+      allowEmpty: config.allowEmptyFleet,
+    });
+  } catch (e) {
+    if (e instanceof FleetValidationError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** `--stack S` / `--stack=S` from raw arguments (read before parseArgs, to find the stack file). */
+export function stackFromArgv(argv: readonly string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    if (a === "--stack" && argv[i + 1]) return argv[i + 1] as string;
+    if (a.startsWith("--stack=")) return a.slice("--stack=".length);
+  }
+  return DEFAULT_STACK;
+}
