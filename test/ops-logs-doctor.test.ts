@@ -1,24 +1,12 @@
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import type { CommandResult, DockerRunner } from "../ops/core/docker";
-import { stackContainersArgs } from "../ops/core/docker-target";
+import type { DockerRunner } from "../ops/core/docker";
+import { fakeDocker } from "./fake-docker";
+import { listenersArgs, SEPARATOR, stackContainersArgs } from "../ops/core/docker-target";
 import { logsArgs, runLogs, type LogsDeps } from "../ops/commands/logs";
 import { doctorChecks, MIN_FREE_BYTES, runDoctor, type DoctorDeps } from "../ops/commands/doctor";
-import type { PortProbe } from "../ops/core/doctor-checks";
 
 const ROOT = path.resolve(__dirname, "..");
-
-function fakeDocker(answers: [string[], Partial<CommandResult>][]): DockerRunner & { calls: string[][] } {
-  const calls: string[][] = [];
-  const run = ((args: string[]) => {
-    calls.push(args);
-    const hit = answers.find(([a]) => JSON.stringify(a) === JSON.stringify(args));
-    if (!hit) return { status: 1, stdout: "", stderr: `unexpected: docker ${args.join(" ")}` };
-    return { status: 0, stdout: "", stderr: "", ...hit[1] };
-  }) as DockerRunner & { calls: string[][] };
-  run.calls = calls;
-  return run;
-}
 
 const APP = "a".repeat(64);
 const FAILED = "f".repeat(64);
@@ -128,7 +116,7 @@ describe("npm run logs", () => {
   });
 });
 
-function doctorDeps(o: { docker: DockerRunner; ports?: Record<number, PortProbe>; free?: number; node?: string }) {
+function doctorDeps(o: { docker: DockerRunner; busy?: number[]; free?: number; node?: string }) {
   const out: string[] = [];
   const d: DoctorDeps = {
     out: (l) => out.push(l),
@@ -138,7 +126,7 @@ function doctorDeps(o: { docker: DockerRunner; ports?: Record<number, PortProbe>
     nodeVersion: o.node ?? "24.11.0",
     dockerFor: () => o.docker,
     pulumi: () => ({ cli: { version: "v3.265.0", path: "/usr/local/bin/pulumi" }, tried: [] }),
-    probePort: (p) => Promise.resolve(o.ports?.[p] ?? "free"),
+    portFree: (p) => Promise.resolve(!(o.busy ?? []).includes(p)),
     freeBytes: () => o.free ?? 50 * 2 ** 30,
   };
   return { d, out };
@@ -150,11 +138,26 @@ const engine = (proxyState: string | null) =>
     [stackContainersArgs("dev"), { stdout: proxyState ? "p1\tproxy\t\n" : "" }],
     [["inspect", "--format", "{{.Name}}\t{{.State.Status}}", "p1"], { stdout: `/fleet-dev-proxy\t${proxyState}\n` }],
     [["info", "--format", "{{.DockerRootDir}}"], { stdout: "/var/lib/docker\n" }],
+    // Caddy (fd 3 -> inode 1121630) listens on 5001 (0x1389); something else on 5002 (0x138A).
+    [
+      listenersArgs("p1"),
+      {
+        stdout: [
+          "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+          "   0: 00000000:1389 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1121630 1 0 100 0 0 10 0",
+          "   1: 00000000:138A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2222222 1 0 100 0 0 10 0",
+          SEPARATOR,
+          "/proc/1/fd:",
+          "lrwx------ 1 root root 64 Nov 29 21:20 3 -> socket:[1121630]",
+          "",
+        ].join("\n"),
+      },
+    ],
   ]);
 
 describe("npm run doctor", () => {
   test("every check passes on a ready host, in order", async () => {
-    const { d } = doctorDeps({ docker: engine("running"), ports: { 5001: "fleet" } });
+    const { d } = doctorDeps({ docker: engine("running"), busy: [5001] });
     const checks = await doctorChecks("dev", d);
     expect(checks.map((c) => [c.name, c.result, c.detail])).toEqual([
       ["node", "ok", "Node 24.11.0"],
@@ -171,7 +174,7 @@ describe("npm run doctor", () => {
   test("each failure prints its fix and the exit code is 1", async () => {
     const { d, out } = doctorDeps({
       docker: engine("exited"),
-      ports: { 5002: "other" },
+      busy: [5002],
       free: MIN_FREE_BYTES - 1,
       node: "20.19.0",
     });

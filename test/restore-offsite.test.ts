@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { offsiteContainerQuery, offsiteFetchCommand, offsiteSnapshotsCommand } from "../ops/commands/restore-offsite";
-import { type CommandResult, type RestoreDeps, runRestore } from "../ops/commands/restore";
+import { type RestoreDeps, runRestore } from "../ops/commands/restore";
+import type { CommandResult } from "../ops/core/docker";
+import { offsiteContainerQuery, offsiteFetchCommand, offsiteSnapshotsCommand } from "../ops/core/offsite";
 
 const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
 

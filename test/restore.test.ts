@@ -1,20 +1,19 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
+import { runRestore, type RestoreDeps } from "../ops/commands/restore";
 import {
   appContainerQuery,
   backupListCommand,
   backupRestoreCommand,
-  CliError,
   newest,
   parseBackupList,
   renderBackupTable,
-  runRestore,
-  stackFromArgv,
   transitionBackup,
-  type CommandResult,
-  type RestoreDeps,
-} from "../ops/commands/restore";
+} from "../ops/core/backups";
+import { stackFromArgv } from "../ops/core/config";
+import type { CommandResult } from "../ops/core/docker";
+import { CliError } from "../ops/core/errors";
 import { backupSummary } from "./backup-summary";
 
 const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
@@ -108,57 +107,52 @@ describe("the docker commands", () => {
 });
 
 describe("the backup list", () => {
-  test.each([
-    ["an array", JSON.stringify([{ id: "a", from: "1.0.0", to: "1.1.0", createdAt: "t1" }])],
-    [
-      "an object with backups",
-      JSON.stringify({ backups: [{ id: "a", fromVersion: "1.0.0", toVersion: "1.1.0", created: "t1" }] }),
-    ],
-    ["nested versions", JSON.stringify([{ id: "a", versions: { from: "1.0.0", to: "1.1.0" }, time: "t1" }])],
-  ])("%s", (_what, stdout) => {
-    const [b] = parseBackupList(stdout);
-    expect([b?.id, b?.from, b?.to, b?.createdAt]).toEqual(["a", "1.0.0", "1.1.0", "t1"]);
+  test("exactly the app's shape (app/src/backup.ts BackupSummary)", () => {
+    const [b] = parseBackupList(JSON.stringify([backupSummary("a", "t1", "pre-update", "1.1.0", "1.0.0", "1.1.0")]));
+    expect([b?.id, b?.fromVersion, b?.toVersion, b?.createdAt]).toEqual(["a", "1.0.0", "1.1.0", "t1"]);
   });
 
   test.each([
     ["nope", 'backup list --json printed something that is not JSON: "nope"'],
-    ['{"items": []}', "backup list --json printed JSON without a list of backups"],
-    ['[{"id": ""}]', 'backup list --json: entry 0 has no string "id"'],
-  ])("%j is refused", (stdout, message) => {
+    [
+      '{"backups": []}',
+      "backup list --json printed JSON the app does not print: at (top level): Invalid input: expected array, received object",
+    ],
+    [
+      '[{"id": "a", "from": "1.0.0", "to": "1.1.0", "createdAt": "t1"}]',
+      "backup list --json printed JSON the app does not print: at 0.reason: Invalid input: expected string, received undefined",
+    ],
+    [
+      JSON.stringify([{ ...backupSummary("a", "t1", "manual", "1.0.0", null, null), id: "" }]),
+      "backup list --json printed JSON the app does not print: at 0.id: Too small: expected string to have >=1 characters",
+    ],
+  ])("%j is refused: spellings the app never prints are not guessed", (stdout, message) => {
     expect(() => parseBackupList(stdout)).toThrow(new CliError(message));
   });
 
-  test("the transition's backup: by fields, else by name; the newest of several", () => {
+  test("the transition's backup: by its versions; the newest of several", () => {
     const list = parseBackupList(
       JSON.stringify([
-        { id: "x-20261124T090311Z-from-1.3.0-to-1.4.0" },
-        { id: "x-20261124T092634Z-from-1.3.0-to-1.4.0" },
-        { id: "x-20261117T100945Z-from-1.3.0-to-1.3.1" },
-        { id: "x-20261118T000000Z-from-1.3.0-to-1.4.0.1" },
+        backupSummary("x-20261124T090311Z", "2026-11-24T09:03:11Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+        backupSummary("x-20261124T092634Z", "2026-11-24T09:26:34Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+        backupSummary("x-20261117T100945Z", "2026-11-17T10:09:45Z", "pre-update", "1.3.1", "1.3.0", "1.3.1"),
+        backupSummary("x-20261118T000000Z", "2026-11-18T00:00:00Z", "pre-update", "1.4.0.1", "1.3.0", "1.4.0.1"),
       ]),
     );
-    expect(transitionBackup(list, "1.3.0", "1.4.0")?.id).toBe("x-20261124T092634Z-from-1.3.0-to-1.4.0");
-    expect(transitionBackup(list, "1.3.0", "1.3.1")?.id).toBe("x-20261117T100945Z-from-1.3.0-to-1.3.1");
+    expect(transitionBackup(list, "1.3.0", "1.4.0")?.id).toBe("x-20261124T092634Z");
+    expect(transitionBackup(list, "1.3.0", "1.3.1")?.id).toBe("x-20261117T100945Z");
     expect(transitionBackup(list, "1.3", "1.4.0")).toBeUndefined();
     expect(transitionBackup(parseBackupList(JSON.stringify(BACKUPS)), "1.3.0", "1.4.0")?.id).toBe(
       "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
     );
-    // Fields win over the name: a backup whose fields say otherwise does not match by name.
-    expect(
-      transitionBackup(
-        parseBackupList('[{"id": "from-1.3.0-to-1.4.0", "from": "1.2.0", "to": "1.4.0"}]'),
-        "1.3.0",
-        "1.4.0",
-      ),
-    ).toBeUndefined();
   });
 
   test("the real app's output, recorded from fleet-app on a Docker engine", () => {
     const stdout = fs.readFileSync(path.join(__dirname, "fixtures", "history", "app-backup-list.json"), "utf8");
     const list = parseBackupList(stdout);
-    expect(list.map((b) => [b.id, b.reason, b.from, b.to])).toEqual([
-      ["demo-20261127t210154521z-v1.0.0-s0002", "pre-restore", undefined, undefined],
-      ["demo-20261127t210151295z-v1.0.0-s0002", "manual", undefined, undefined],
+    expect(list.map((b) => [b.id, b.reason, b.fromVersion, b.toVersion])).toEqual([
+      ["demo-20261127t210154521z-v1.0.0-s0002", "pre-restore", null, null],
+      ["demo-20261127t210151295z-v1.0.0-s0002", "manual", null, null],
       ["demo-20261127t210151076z-v1.0.0-s0002-from-0.9.0-to-1.0.0", "pre-update", "0.9.0", "1.0.0"],
     ]);
     expect(transitionBackup(list, "0.9.0", "1.0.0")?.id).toBe(

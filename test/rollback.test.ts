@@ -16,7 +16,8 @@ import {
   type InstancePin,
 } from "../ops/core/history";
 import { fetchHistory, historyArgs, loadInstancePins, runRollback, type RollbackDeps } from "../ops/commands/rollback";
-import { CliError, type CommandResult } from "../ops/commands/restore";
+import type { CommandResult } from "../ops/core/docker";
+import { CliError } from "../ops/core/errors";
 import { backupSummary } from "./backup-summary";
 
 const FIXTURES = path.join(__dirname, "fixtures", "history");

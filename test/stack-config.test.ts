@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { render, RenderError } from "../ops/commands/render";
-import { CliError, readStackConfig } from "../ops/commands/restore";
+import { readConfig } from "../ops/core/config";
+import { CliError } from "../ops/core/errors";
 import { validateCommand } from "../ops/commands/validate";
 import { loadStackConfig, programStackConfig, readStackFiles, StackConfigError } from "../components/stack-config";
 
@@ -94,11 +95,16 @@ describe("the files", () => {
 
   test("restore and rollback read through the same reader", () => {
     const dir = project("restore", "config:\n  fleet:version: 1.0.0\n  fleet:dockerHostt: ssh://x\n");
-    expect(() => readStackConfig(dir, "prod")).toThrow(
-      new CliError('Invalid stack config:\n  fleet:dockerHostt: unknown key; did you mean "fleet:dockerHost"?'),
+    expect(() => readConfig(dir, "prod")).toThrow(
+      new CliError(
+        'the stack config of prod is invalid:\nInvalid stack config:\n  fleet:dockerHostt: unknown key; did you mean "fleet:dockerHost"?',
+      ),
     );
     const ok = project("restore-ok", "config:\n  fleet:version: 1.0.0\n  fleet:dockerHost: ssh://deploy@host\n");
-    expect(readStackConfig(ok, "prod")).toEqual({ dockerHost: "ssh://deploy@host", instancesDir: "instances" });
+    expect([readConfig(ok, "prod").dockerHost, readConfig(ok, "prod").instancesDir]).toEqual([
+      "ssh://deploy@host",
+      "instances",
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { parseInstanceText } from "../components/fleet";
 import type { InstanceSpec } from "../components/spec";
-import type { CommandResult, DockerRunner } from "../ops/core/docker";
+import type { DockerRunner } from "../ops/core/docker";
+import { fakeDocker } from "./fake-docker";
 import {
   instanceDataArgs,
   observeDocker,
@@ -47,19 +48,6 @@ function inspected(o: {
     },
     Config: { Labels: { "fleet.instance": o.instance, "fleet.version": o.version, "fleet.role": "app" } },
   };
-}
-
-/** A fake docker that answers known argv arrays and records every call. */
-function fakeDocker(answers: [string[], Partial<CommandResult>][]): DockerRunner & { calls: string[][] } {
-  const calls: string[][] = [];
-  const run = ((args: string[]) => {
-    calls.push(args);
-    const hit = answers.find(([a]) => JSON.stringify(a) === JSON.stringify(args));
-    if (!hit) return { status: 1, stdout: "", stderr: `unexpected: docker ${args.join(" ")}` };
-    return { status: 0, stdout: "", stderr: "", ...hit[1] };
-  }) as DockerRunner & { calls: string[][] };
-  run.calls = calls;
-  return run;
 }
 
 const HB = "a".repeat(64);
@@ -270,7 +258,7 @@ describe("status rows from a Docker host", () => {
     ]);
     const [hb] = statusRows([HOMEBREWS], "1.4.0", observeDocker(docker, "dev"), NOW);
     expect(hb?.problems).toEqual([
-      "the proxy's routes could not be read",
+      "no route: the proxy does not send traffic to it",
       "the backups could not be read: backup list --json printed JSON the app does not print: at 0.createdAt: Invalid input: expected string, received undefined",
     ]);
   });

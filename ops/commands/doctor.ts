@@ -7,7 +7,7 @@ import * as os from "node:os";
 import { parseCli } from "../core/args";
 import { readConfig, readFleet, REPO_ROOT } from "../core/config";
 import { endpointFor, lines, realDocker, type CommandResult, type DockerRunner } from "../core/docker";
-import { parseStackContainers, stackContainersArgs } from "../core/docker-target";
+import { listenersArgs, parseProxyPorts, parseStackContainers, stackContainersArgs } from "../core/docker-target";
 import * as checks from "../core/doctor-checks";
 import { CliError, EXIT, guard, runAsScript, stdio, type Output } from "../core/errors";
 import { findPulumi, INSTALL_HINT } from "../core/pulumi-cli";
@@ -25,7 +25,8 @@ export interface DoctorDeps extends Output {
   readonly nodeVersion: string;
   readonly dockerFor: (host: string) => DockerRunner;
   readonly pulumi: () => { cli: { version: string; path: string } | null; tried: string[] };
-  readonly probePort: (port: number) => Promise<checks.PortProbe>;
+  /** Whether a port can be bound on this host. */
+  readonly portFree: (port: number) => Promise<boolean>;
   readonly freeBytes: (dir: string) => number | null;
 }
 
@@ -82,7 +83,13 @@ export async function doctorChecks(stack: string, d: DoctorDeps): Promise<checks
   const ports: [number, string][] = fleet.instances.map((i) => [i.port, `instance ${i.name}`]);
   if (fleet.instances.some((i) => i.domain !== undefined))
     ports.push([80, "HTTP for domains"], [443, "HTTPS for domains"]);
-  for (const [port, what] of ports) out.push(checks.portCheck(port, what, await d.probePort(port)));
+  const free = new Map<number, boolean>();
+  for (const [port] of ports) free.set(port, await d.portFree(port));
+  const busy = [...free.values()].includes(false);
+  const fleetPorts = proxyId && busy ? parseProxyPorts(docker(listenersArgs(proxyId)).stdout) : new Set<number>();
+  for (const [port, what] of ports) {
+    out.push(checks.portCheck(port, what, free.get(port) ? "free" : fleetPorts.has(port) ? "fleet" : "other"));
+  }
   const root = docker(["info", "--format", "{{.DockerRootDir}}"]).stdout.trim();
   const dirs: [string, string][] = [["volumes", root]];
   if (config.backupDir !== "") dirs.push(["backups", config.backupDir]);
@@ -121,17 +128,12 @@ export function runDoctor(argv: string[], d: DoctorDeps): Promise<number> {
   });
 }
 
-/** Whether a port can be bound here, else whether fleet's proxy (Caddy) answers on it. */
-export function probePort(port: number): Promise<checks.PortProbe> {
+/** Whether a port can be bound on all interfaces of this host. */
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
-    server.once("error", () => {
-      // Caddy names itself in the Server header of every response (its default `header` handler).
-      fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000), redirect: "manual" })
-        .then((r) => resolve(/caddy/i.test(r.headers.get("server") ?? "") ? "fleet" : "other"))
-        .catch(() => resolve("other"));
-    });
-    server.listen({ port, host: "0.0.0.0", exclusive: true }, () => server.close(() => resolve("free")));
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: "0.0.0.0", exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
 
@@ -158,7 +160,7 @@ if (require.main === module) {
         });
         return { cli: r.cli, tried: r.tried.map((t) => `${t.source}: ${t.reason}`) };
       },
-      probePort,
+      portFree,
       freeBytes: (dir) => {
         try {
           const s = fs.statfsSync(dir);

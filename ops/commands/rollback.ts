@@ -22,23 +22,12 @@ import {
   type InstancePin,
   type UpdateInfo,
 } from "../core/history";
-import {
-  askYesNo,
-  backupListCommand,
-  CliError,
-  confirmOrYes,
-  findAppContainer,
-  parseBackupList,
-  parseCli,
-  readStackConfig,
-  realDocker,
-  restoreInto,
-  stackFromArgv,
-  transitionBackup,
-  type CommandResult,
-  type DockerRunner,
-  firstLine,
-} from "./restore";
+import { parseCli } from "../core/args";
+import { backupListCommand, findAppContainer, parseBackupList, restoreInto, transitionBackup } from "../core/backups";
+import { readConfig, stackFromArgv } from "../core/config";
+import { endpointFor, realDocker, type CommandResult, type DockerRunner } from "../core/docker";
+import { CliError, firstLine } from "../core/errors";
+import { askYesNo, confirmOrYes } from "../core/tables";
 import { existingStackEnv, findPulumi, noCliMessage } from "../core/pulumi-cli";
 
 /** Runs `pulumi ...`; `stream` sends the output to the terminal instead of capturing it. */
@@ -282,11 +271,13 @@ async function main(): Promise<void> {
   const stackEnv = existingStackEnv(process.env, repoRoot, isFile);
   if (stackEnv.error) return fail(stackEnv.error);
   const env = { ...stackEnv.env, PATH: path.dirname(cli.path) + path.delimiter + (process.env.PATH ?? "") };
-  let config: ReturnType<typeof readStackConfig>;
+  let config: ReturnType<typeof readConfig>;
+  let endpoint: ReturnType<typeof endpointFor>;
   try {
-    config = readStackConfig(repoRoot, stack);
+    config = readConfig(repoRoot, stack);
+    endpoint = endpointFor(config.dockerHost);
   } catch (e) {
-    return fail(`could not read Pulumi.${stack}.yaml: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(e instanceof Error ? e.message : String(e));
   }
   const pulumi: PulumiRunner = (args, opts) => {
     const r = spawnSync(cli.path, args, {
@@ -300,7 +291,7 @@ async function main(): Promise<void> {
   };
   process.exitCode = await runRollback(argv, {
     pulumi,
-    docker: realDocker(config.dockerHost),
+    docker: realDocker(endpoint),
     confirm: askYesNo,
     interactive: Boolean(process.stdin.isTTY),
     out: (l) => process.stdout.write(l + "\n"),

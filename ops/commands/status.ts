@@ -1,8 +1,8 @@
 // `npm run status [-- NAME...] [--stack S] [--json]`: one row per instance, declared against
 // running; exits 1 when anything is off (for cron or a monitor). See docs/operations.md.
 import { parseCli } from "../core/args";
-import { readConfig, readFleet, REPO_ROOT, stackFromArgv } from "../core/config";
-import { endpointFor, realDocker, type DockerRunner } from "../core/docker";
+import { readConfig, readFleet, REPO_ROOT } from "../core/config";
+import { endpointFor, realDocker } from "../core/docker";
 import { observeDocker } from "../core/docker-target";
 import { CliError, EXIT, guard, runAsScript, stdio, type Output } from "../core/errors";
 import { STATUS_HEAD, statusCells, statusRows, type Observation } from "../core/status-model";
@@ -57,18 +57,19 @@ export function runStatus(argv: string[], d: StatusDeps): Promise<number> {
 }
 
 /** The real effects: the project's config and instance files, the provider's Docker endpoint. */
-export function realStatusDeps(repoRoot: string, argv: readonly string[]): StatusDeps {
-  const config = readConfig(repoRoot, stackFromArgv(argv));
-  let docker: DockerRunner | undefined;
+export function realStatusDeps(repoRoot: string): StatusDeps {
   return {
     ...stdio,
-    declared: (stack) => ({ version: config.version, instances: readFleet(repoRoot, stack, config).instances }),
-    observe: (stack) => observeDocker((docker ??= realDocker(endpointFor(config.dockerHost))), stack),
+    declared: (stack) => {
+      const config = readConfig(repoRoot, stack);
+      return { version: config.version, instances: readFleet(repoRoot, stack, config).instances };
+    },
+    observe: (stack) => observeDocker(realDocker(endpointFor(readConfig(repoRoot, stack).dockerHost)), stack),
     now: () => new Date(),
   };
 }
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
-  runAsScript("status", () => guard("status", stdio, () => runStatus(argv, realStatusDeps(REPO_ROOT, argv))));
+  runAsScript("status", () => runStatus(argv, realStatusDeps(REPO_ROOT)));
 }

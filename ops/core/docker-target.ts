@@ -167,3 +167,31 @@ function readOffsite(docker: DockerRunner, container: string, instance: string):
     return null;
   }
 }
+
+/**
+ * The proxy's view of who listens where. The proxy runs in the host's network namespace, so its
+ * /proc/net/tcp{,6} list the host's sockets; a listening socket whose inode is an open fd of a
+ * process in the proxy container is the proxy's (proc(5): /proc/net/tcp, /proc/PID/fd).
+ */
+export function listenersArgs(proxy: string): string[] {
+  return [
+    "exec",
+    proxy,
+    "sh",
+    "-c",
+    `cat /proc/net/tcp /proc/net/tcp6; echo ${SEPARATOR}; ls -l /proc/[0-9]*/fd 2>/dev/null; true`,
+  ];
+}
+
+/** The ports the proxy's processes listen on, from {@link listenersArgs}' output. */
+export function parseProxyPorts(stdout: string): Set<number> {
+  const [tcp = "", fds = ""] = stdout.split(`${SEPARATOR}\n`);
+  const mine = new Set([...fds.matchAll(/socket:\[(\d+)\]/g)].map((m) => m[1]));
+  const ports = new Set<number>();
+  for (const line of lines(tcp)) {
+    const f = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode; st 0A is LISTEN.
+    if (f[3] === "0A" && mine.has(f[9])) ports.add(Number.parseInt(f[1]?.split(":")[1] ?? "", 16));
+  }
+  return ports;
+}

@@ -129,7 +129,11 @@ function row(name: string, spec: InstanceSpec | undefined, stackVersion: string,
   if (o.routes === null) problems.push("the proxy's routes could not be read");
   else if (routeId === undefined) problems.push("no route: the proxy does not send traffic to it");
   else if (!target) problems.push(`the route points to ${routeId}, which is not one of its containers`);
-  else if (!routeHealthy) problems.push(`the route points to ${target.name}, which is ${target.health}`);
+  else if (!routeHealthy) {
+    problems.push(
+      `the route points to ${target.name}, which is ${target.state === "running" ? target.health : target.state}`,
+    );
+  }
 
   const data = o.data.get(name);
   if (data?.error) problems.push(data.error);
