@@ -4,7 +4,8 @@ import type { DockerRunner } from "../ops/core/docker";
 import { fakeDocker } from "./fake-docker";
 import { listenersArgs, SEPARATOR, stackContainersArgs } from "../ops/core/docker-target";
 import { logsArgs, runLogs, type LogsDeps } from "../ops/commands/logs";
-import { doctorChecks, MIN_FREE_BYTES, runDoctor, type DoctorDeps } from "../ops/commands/doctor";
+import { runDoctor } from "../ops/commands/doctor";
+import { doctorChecks, MIN_FREE_BYTES, type DoctorDeps } from "../ops/core/doctor-checks";
 
 const ROOT = path.resolve(__dirname, "..");
 

@@ -3,6 +3,11 @@
  * seen, and the fix. The command gathers the probes (ops/commands/doctor.ts).
  */
 import * as semver from "semver";
+import { readConfig, readFleet } from "./config";
+import { endpointFor, lines, type CommandResult, type DockerRunner } from "./docker";
+import { listenersArgs, parseProxyPorts, parseStackContainers, stackContainersArgs } from "./docker-target";
+import { CliError, type Output } from "./errors";
+import { INSTALL_HINT } from "./pulumi-cli";
 
 /** One check's verdict. */
 export interface Check {
@@ -100,4 +105,94 @@ export function diskCheck(what: string, dir: string, freeBytes: number, minBytes
         detail: `${gib(freeBytes)} free in ${dir}, under ${gib(minBytes)}`,
         fix: `free space in ${dir} (\`docker system df\` shows what Docker holds), or lower backup.keep in the instance files`,
       };
+}
+
+/** Free space below which the disk checks fail. */
+export const MIN_FREE_BYTES = 2 * 2 ** 30;
+
+/** Effects of the doctor command. */
+export interface DoctorDeps extends Output {
+  readonly repoRoot: string;
+  /** The environment the provider would run in (DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly nodeVersion: string;
+  readonly dockerFor: (host: string) => DockerRunner;
+  readonly pulumi: () => { cli: { version: string; path: string } | null; tried: string[] };
+  /** Whether a port can be bound on this host. */
+  readonly portFree: (port: number) => Promise<boolean>;
+  readonly freeBytes: (dir: string) => number | null;
+}
+
+/** Every check, in order; the config check first because the others need the config. */
+export async function doctorChecks(stack: string, d: DoctorDeps): Promise<Check[]> {
+  const out: Check[] = [nodeCheck(d.nodeVersion)];
+  const p = d.pulumi();
+  out.push(pulumiCheck(p.cli, p.tried, INSTALL_HINT));
+  let config;
+  let fleet;
+  try {
+    config = readConfig(d.repoRoot, stack);
+    fleet = readFleet(d.repoRoot, stack, config);
+    out.push({
+      name: "config",
+      result: "ok",
+      detail: `Pulumi.${stack}.yaml and ${fleet.instances.length} instance files valid`,
+    });
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    out.push({
+      name: "config",
+      result: "fail",
+      detail: e.message,
+      fix: "fix each line above, then `npm run validate`",
+    });
+    return out;
+  }
+  let host: string;
+  try {
+    host = endpointFor(config.dockerHost, d.env).host;
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    return [...out, { name: "docker", result: "fail", detail: "provider and CLI disagree", fix: e.message }];
+  }
+  const docker = d.dockerFor(host);
+  const version: CommandResult = docker(["version", "--format", "{{.Server.Version}}"]);
+  out.push(dockerCheck(host, version));
+  if (version.status !== 0) return out;
+  const proxyId = parseStackContainers(docker(stackContainersArgs(stack)).stdout).find((c) => c.role === "proxy")?.id;
+  const proxy = proxyId
+    ? lines(docker(["inspect", "--format", "{{.Name}}\t{{.State.Status}}", proxyId]).stdout)[0]
+    : undefined;
+  const [name = "", state = ""] = (proxy ?? "").replace(/^\//, "").split("\t");
+  out.push(proxyCheck(proxy ? { name, state } : undefined));
+  if (!host.startsWith("unix://")) {
+    out.push({
+      name: "ports, disk",
+      result: "skip",
+      detail: `the engine is remote (${host}); run doctor on that host to check them`,
+    });
+    return out;
+  }
+  const ports: [number, string][] = fleet.instances.map((i) => [i.port, `instance ${i.name}`]);
+  if (fleet.instances.some((i) => i.domain !== undefined))
+    ports.push([80, "HTTP for domains"], [443, "HTTPS for domains"]);
+  const free = new Map<number, boolean>();
+  for (const [port] of ports) free.set(port, await d.portFree(port));
+  const busy = [...free.values()].includes(false);
+  const fleetPorts = proxyId && busy ? parseProxyPorts(docker(listenersArgs(proxyId)).stdout) : new Set<number>();
+  for (const [port, what] of ports) {
+    out.push(portCheck(port, what, free.get(port) ? "free" : fleetPorts.has(port) ? "fleet" : "other"));
+  }
+  const root = docker(["info", "--format", "{{.DockerRootDir}}"]).stdout.trim();
+  const dirs: [string, string][] = [["volumes", root]];
+  if (config.backupDir !== "") dirs.push(["backups", config.backupDir]);
+  for (const [what, dir] of dirs) {
+    const free = d.freeBytes(dir);
+    out.push(
+      free === null
+        ? { name: `disk ${what}`, result: "skip", detail: `${dir} is not readable from here (run as root to check it)` }
+        : diskCheck(what, dir, free, MIN_FREE_BYTES),
+    );
+  }
+  return out;
 }
