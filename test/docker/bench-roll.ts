@@ -43,7 +43,10 @@ const USAGE = `usage: npm run bench:roll -- [--size 10] [--small 3] [--rolls 10]
   --share  load as a share of the measured capacity (default 0.5)
   --idle   seconds of the idle measurement (default 60)`;
 
-const RUN_ID = randomBytes(3).toString("hex");
+/** This run's 100 ports: the small fleet from +0, the big one from +40, admin ports +90 and +91. */
+const PORTS = portBlock(14000, 4000, 100);
+/** Names of this run's stacks and images: the port block is held by this process alone, so they are unique among live runs. */
+const RUN_ID = `${PORTS}${randomBytes(2).toString("hex")}`;
 const REPO = `fleet-bench-${RUN_ID}/app`;
 const VERSIONS = ["1.0.0", "2.0.0"] as const;
 const INTERVAL_S = durationSeconds(DEFAULTS.healthcheck.interval);
@@ -84,9 +87,6 @@ interface Fleet {
   readonly replayer: Replayer;
   readonly renders: Record<(typeof VERSIONS)[number], Render>;
 }
-
-/** This run's 100 ports: the small fleet from +0, the big one from +40, admin ports +90 and +91. */
-const PORTS = portBlock(14000, 4000, 100);
 
 async function createFleet(label: "small" | "big", size: number): Promise<Fleet> {
   const stack = `bench${RUN_ID}${label}`;

@@ -3,6 +3,7 @@
  * through `npm run render`, HTTP against the proxy, and clean-up of exactly what the tier made.
  */
 import { execFile, execFileSync, spawn } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cp, mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -237,13 +238,55 @@ export async function api<T>(
 }
 
 /**
- * The first port of a random block of `size` ports in [from, from + span), so two runs on one host
- * do not share ports. Keep the range below 32768, where Linux picks the local ports of outgoing
- * connections. The tier's files use separate ranges: tier.test.ts 19000–19899, routes 11000–12999,
- * daemon restart 13000–13999, bench:roll 14000–17999.
+ * The first port of a block of `size` ports in [from, from + span) that no other live process on
+ * this host holds, so two runs on one host never share ports: the block is claimed with a lock file
+ * in the temporary folder (created exclusively, holding the pid; a lock whose process is gone is
+ * taken over) and released when this process exits. The search starts at a random block. Keep the
+ * range below 32768, where Linux picks the local ports of outgoing connections. The tier's files
+ * use separate ranges: tier.test.ts 19000–19899, routes 11000–12999, daemon restart 13000–13999,
+ * bench:roll 14000–17999.
  */
 export function portBlock(from: number, span: number, size = 10): number {
-  return from + size * Math.floor(Math.random() * Math.floor(span / size));
+  const blocks = Math.floor(span / size);
+  const start = Math.floor(Math.random() * blocks);
+  for (let k = 0; k < blocks; k++) {
+    const first = from + size * ((start + k) % blocks);
+    if (claimLock(join(tmpdir(), `fleet-ports-${first}-${size}.lock`))) return first;
+  }
+  throw new Error(
+    `docker tier: every block of ${size} ports in ${from}–${from + span - 1} is held by a live process ` +
+      `(lock files ${join(tmpdir(), "fleet-ports-*.lock")}); wait for those runs to end`,
+  );
+}
+
+/** Creates `file` exclusively with this pid (or takes it over from a process that is gone); false when a live process holds it. */
+function claimLock(file: string, retry = true): boolean {
+  try {
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    let owner: number;
+    try {
+      owner = Number(readFileSync(file, "utf8").trim());
+    } catch {
+      return retry && claimLock(file, false); // released meanwhile
+    }
+    // An empty file is a lock being written: held.
+    if (!retry || !(owner > 0) || processAlive(owner)) return false;
+    rmSync(file, { force: true });
+    return claimLock(file, false);
+  }
+  process.once("exit", () => rmSync(file, { force: true }));
+  return true;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /**
