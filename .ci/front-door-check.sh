@@ -32,7 +32,7 @@ docker run --name "$name" --rm -v "$work/fleet.bundle:/fleet.bundle:ro" -e COMMI
   npm test
   echo "front-door: git clone + npm test took $(( $(date +%s) - start )) s"
   t=$(date +%s%N)
-  again="$(node components/cli/bootstrap.cjs 2>&1)"
+  again="$(node ops/core/bootstrap.cjs 2>&1)"
   ms=$(( ($(date +%s%N) - t) / 1000000 ))
   if printf "%s\n" "$again" | grep "running npm"; then
     echo "front-door: the bootstrap installed again although nothing changed" >&2
