@@ -107,7 +107,20 @@ async function createFleet(label: "small" | "big", size: number): Promise<Fleet>
   await rm(dir, { recursive: true, force: true });
   const replayer = new Replayer();
   const t = Date.now();
-  await replayer.apply(renders["1.0.0"]);
+  // As a user would: when a container is not healthy in time (a loaded machine), `up` again
+  // replaces it (the replayer keeps the failed container, as the engine does).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await replayer.apply(renders["1.0.0"]);
+      break;
+    } catch (e) {
+      const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+      if (attempt === 3) throw e;
+      console.error(
+        `bench:roll: creating ${size} instances, apply ${attempt} failed (load average ${loadavg()[0]!.toFixed(1)}): ${why}`,
+      );
+    }
+  }
   console.error(`bench:roll: ${size} instances created in ${s(Date.now() - t)} s`);
   return { stack, names, ports, replayer, renders };
 }
