@@ -101,6 +101,7 @@ for (const name of plan.order) {
         ...(config.backupDir !== "" ? { backupDir: config.backupDir } : {}),
         dockerHost: endpoint.host,
         secretEnv: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
+        ...(config.notify !== "" ? { notify: pulumi.secret(config.notify) } : {}),
         after: (plan.after[name] ?? []).map((n) => apps.get(n)!.container),
       },
       opts,

@@ -77,6 +77,11 @@ export interface AppInstanceArgs {
   readonly dockerHost?: string;
   /** Secret environment (values are secrets). `ADMIN_TOKEN` here replaces the generated token. Default none. */
   readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * Where the backup sidecar sends notifications (`fleet:notify`, a secret; app/src/notify.ts).
+   * Default none: the sidecar's inputs are then what they were before notifications existed.
+   */
+  readonly notify?: pulumi.Input<string>;
   /** Containers of the previous rollout wave; this instance's container waits for them. Default none. */
   readonly after?: readonly pulumi.Resource[];
 }
@@ -281,7 +286,15 @@ export class AppInstance extends pulumi.ComponentResource {
             "--keep",
             String(spec.backup.keep),
           ],
-          envs: [`APP_NAME=${name}`, "DATA_DIR=/data", "BACKUP_DIR=/backups"],
+          envs: [
+            `APP_NAME=${name}`,
+            "DATA_DIR=/data",
+            "BACKUP_DIR=/backups",
+            // envs are not read back (resourceDockerContainerRead skips them), so a secret here never drifts.
+            ...(args.notify !== undefined
+              ? [`FLEET_STACK=${stack}`, pulumi.interpolate`NOTIFY_URL=${pulumi.secret(args.notify)}`]
+              : []),
+          ],
           volumes,
           healthcheck: SIDECAR_HEALTHCHECK,
           labels: fleetLabels({ stack, role: "backup", instance: name, version }),

@@ -7,6 +7,7 @@ import { Cron } from "croner";
 import { closest } from "fastest-levenshtein";
 import * as semver from "semver";
 import { z } from "zod";
+import { notifyTarget, NOTIFY_URL_RULE } from "../app/src/notify";
 import { ENV_NAME_PATTERN } from "./env-rules";
 import { cpusString } from "./provider-forms";
 
@@ -359,6 +360,7 @@ export const STACK_DEFAULTS = {
   proxyImage: "caddy:2",
   proxyAdminPort: 2019,
   allowEmptyFleet: false,
+  notify: "",
 } as const;
 
 /** Defaults of `fleet:offsite` (docs/backups.md). */
@@ -445,6 +447,8 @@ const OffsiteSchema = z
 
 /** Validated `fleet:offsite`. */
 export type OffsiteConfig = z.output<typeof OffsiteSchema>;
+/** How an encrypted stack config value is shown by the commands (it is never decrypted outside Pulumi). */
+export const SECRET = "[secret]";
 
 const REGISTRY_REPO_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
@@ -507,6 +511,20 @@ export const StackConfigSchema = z.strictObject({
       "fleet:offsite.password ...`). Unset means no off-site copies. Not declared in Pulumi.yaml: project config " +
       "types have no object type.",
   ),
+  notify: z
+    .string({ error: expected(NOTIFY_URL_RULE) })
+    .check((ctx) => {
+      if (ctx.value === "" || ctx.value === SECRET) return;
+      const target = notifyTarget(ctx.value);
+      // The URL is a secret: the message never quotes it.
+      if ("problem" in target) ctx.issues.push({ code: "custom", message: target.problem, input: ctx.value });
+    })
+    .default(STACK_DEFAULTS.notify)
+    .describe(
+      "Where notifications go (a failed or completed roll, a failed or stale scheduled backup, a failed off-site " +
+        "copy): an ntfy topic URL (https://ntfy.sh/<topic>, or ntfy+https://<host>/<topic> for another server) or a " +
+        "webhook receiving JSON. A secret: `pulumi config set --secret fleet:notify <url>`. Empty means none.",
+    ),
   secretEnv: z
     .record(
       z.string().regex(NAME_PATTERN, { error: expected(`an instance name (${NAME_RULE})`) }),

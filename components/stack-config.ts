@@ -11,20 +11,19 @@ import {
   configKind,
   OFFSITE_SECRET_KEYS,
   parseStackConfig,
+  SECRET,
   showKey,
   StackConfigError,
   StackConfigSchema,
   type StackConfig,
 } from "./spec";
 
-export { StackConfigError, type StackConfig } from "./spec";
+export { SECRET, StackConfigError, type StackConfig } from "./spec";
 
 /** The project's config namespace. */
 const NAMESPACE = "fleet";
-/** How an encrypted value is shown (it is never decrypted outside Pulumi). */
-export const SECRET = "[secret]";
 /** Stack config keys that are secrets by design, whatever the stack file says. */
-const SECRET_KEYS = [`${NAMESPACE}:secretEnv`, `${NAMESPACE}:offsite`];
+const SECRET_KEYS = [`${NAMESPACE}:secretEnv`, `${NAMESPACE}:offsite`, `${NAMESPACE}:notify`];
 
 function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -128,6 +127,12 @@ export function readStackFiles(
         problems.push(
           `${at}: a plaintext value in Pulumi.${stack}.yaml; secrets are stored encrypted: ` +
             `pulumi config set --secret --path '${at}' <value>`,
+        );
+      }
+      if (qualify(key) === `${NAMESPACE}:notify` && !secret && value !== "") {
+        problems.push(
+          `fleet:notify: a plaintext value in Pulumi.${stack}.yaml; the URL is a secret (anyone who has it can post, ` +
+            `and an ntfy topic URL can be read): pulumi config set --secret fleet:notify <url>`,
         );
       }
     }

@@ -339,6 +339,24 @@ describe("AppInstance", () => {
     ]);
   });
 
+  test("notify: only the sidecar gets the stack and the URL, as a secret; nothing else changes", async () => {
+    const url = "https://ntfy.sh/fleet-test-topic";
+    const off = await run(() => new components.AppInstance("homebrews", appArgs(spec("port: 5001\n"))));
+    const on = await run(() => new components.AppInstance("homebrews", appArgs(spec("port: 5001\n"), { notify: url })));
+    const sidecar = on.resources.find((r) => r.name === "homebrews-backup")!;
+    expect(sidecar.inputs["envs"]).toEqual([
+      "APP_NAME=homebrews",
+      "DATA_DIR=/data",
+      "BACKUP_DIR=/backups",
+      "FLEET_STACK=dev",
+      "[secret]",
+    ]);
+    expect(JSON.stringify(on.resources)).not.toContain("fleet-test-topic");
+    expect(on.resources.filter((r) => r.name !== "homebrews-backup")).toEqual(
+      off.resources.filter((r) => r.name !== "homebrews-backup"),
+    );
+  });
+
   test("backupDir and dockerHost: a host directory instead of a volume, DOCKER_HOST for the commands", async () => {
     const { resources, outputs } = await run(() => {
       const app = new components.AppInstance(

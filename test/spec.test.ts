@@ -102,6 +102,7 @@ describe("stack config", () => {
       proxyImage: "caddy:2",
       proxyAdminPort: 2019,
       allowEmptyFleet: false,
+      notify: "",
       secretEnv: {},
     });
   });

@@ -65,6 +65,42 @@ describe("the files", () => {
     expect(problems.join("\n")).not.toContain("hunter2");
   });
 
+  test("fleet:notify: a plaintext URL is refused and never shown; an encrypted one reads as [secret]", () => {
+    const plain = project(
+      "notify-plain",
+      "config:\n  fleet:version: 1.0.0\n  fleet:notify: https://ntfy.sh/hunter2-topic\n",
+    );
+    const problems = problemsOf(() => readStackFiles(plain, "prod"));
+    expect(problems).toEqual([
+      "fleet:notify: a plaintext value in Pulumi.prod.yaml; the URL is a secret (anyone who has it can post, and " +
+        "an ntfy topic URL can be read): pulumi config set --secret fleet:notify <url>",
+    ]);
+    expect(problems.join("\n")).not.toContain("hunter2");
+    const encrypted = project(
+      "notify-secure",
+      "config:\n  fleet:version: 1.0.0\n  fleet:notify:\n    secure: v1:abc\n",
+    );
+    const files = readStackFiles(encrypted, "prod");
+    expect([files.config["fleet:notify"], files.secretKeys]).toEqual(["[secret]", ["fleet:notify"]]);
+    expect(loadStackConfig(encrypted, "prod").notify).toBe("[secret]");
+  });
+
+  test.each([
+    ["ntfy.sh/hunter2", "fleet:notify: not a URL; expected an http(s) URL: an ntfy topic"],
+    ["https://ntfy.sh/", "fleet:notify: an ntfy URL names one topic: https://<host>/<topic>"],
+    ["https://me:hunter2@hooks.example.org/x", "fleet:notify: a user or password in the URL is not supported"],
+  ])("fleet:notify %s is refused without quoting it", (url, problem) => {
+    const problems = problemsOf(() =>
+      programStackConfig({ get: (k) => ({ version: "1.0.0", notify: url })[k], getObject: () => undefined }, [
+        "fleet:version",
+        "fleet:notify",
+      ]),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.startsWith(problem)).toBe(true);
+    expect(problems[0]).not.toContain("hunter2");
+  });
+
   test("encrypted secretEnv values are read as [secret], typed values converted by the schema's kinds", () => {
     const dir = project(
       "typed",
@@ -89,6 +125,7 @@ describe("the files", () => {
       proxyImage: "caddy:2",
       proxyAdminPort: 2100,
       allowEmptyFleet: true,
+      notify: "",
       secretEnv: { homebrews: { SMTP_PASSWORD: "[secret]" } },
     });
   });
@@ -163,6 +200,23 @@ describe("the program refuses before registering anything", () => {
       'Invalid stack config:\n  fleet:verison: unknown key; did you mean "fleet:version"?',
     );
     expect((error as RenderError).resources).toEqual([]);
+  }, 300_000);
+
+  test("fleet:notify reaches only the backup sidecars, and render never prints it without --show-secrets", async () => {
+    const url = "https://ntfy.sh/fleet-render-topic-x9";
+    const hidden = await render({ config: { notify: url } });
+    expect(JSON.stringify(hidden)).not.toContain("fleet-render-topic-x9");
+    const shown = await render({ config: { notify: url }, showSecrets: true });
+    const withUrl = shown.resources.filter((r) => JSON.stringify(r.inputs).includes(url)).map((r) => r.name);
+    expect(withUrl).toEqual(["homebrews-backup", "projects-backup"]);
+    const envs = shown.resources.find((r) => r.name === "homebrews-backup")!.inputs["envs"];
+    expect(envs).toEqual([
+      "APP_NAME=homebrews",
+      "DATA_DIR=/data",
+      "BACKUP_DIR=/backups",
+      "FLEET_STACK=dev",
+      `NOTIFY_URL=${url}`,
+    ]);
   }, 300_000);
 
   test("an empty fleet without fleet:allowEmptyFleet; with it, only the image and the proxy", async () => {

@@ -3,7 +3,8 @@ import { Cron } from "croner";
 import { existsSync, mkdirSync } from "node:fs";
 import http from "node:http";
 import { parseArgs } from "node:util";
-import { BackupError, createBackupRecorded, listBackups, pruneBackups, recordRun, restoreBackup, verifyBackup } from "./backup";
+import { BackupError, createBackupRecorded, listBackups, pruneBackups, restoreBackup, verifyBackup } from "./backup";
+import { BackupScheduler } from "./backup-schedule";
 import { type Config, ConfigError, loadConfig } from "./config";
 import { pathsFor, withFileLock } from "./db";
 import { openAndMigrate, statusOf } from "./lifecycle";
@@ -182,29 +183,24 @@ async function run(argv: string[]): Promise<number> {
     case "schedule": {
       const keep = keepOf(values.keep);
       if (!values.cron) throw new UsageError('--cron "<expr>" is required, e.g. --cron "0 3 * * *"');
-      const reason = values.reason ?? "scheduled";
+      const scheduler = new BackupScheduler({
+        ...base,
+        cron: values.cron,
+        keep,
+        reason: values.reason ?? "scheduled",
+        notifyUrl: config.notifyUrl,
+        stack: config.stack,
+        out,
+        err: (line) => process.stderr.write(`${line}\n`),
+      });
       let job: Cron;
       try {
-        job = new Cron(values.cron, { protect: true }, () => {
-          const at = new Date().toISOString();
-          try {
-            if (!existsSync(paths.dbFile)) {
-              out({ at, skipped: "no database" });
-              return;
-            }
-            const created = createBackupRecorded({ ...base, reason });
-            const pruned = pruneBackups(paths.backupDir, keep, reason);
-            out({ at, id: created.id, pruned: pruned.deleted });
-          } catch (err) {
-            if (err instanceof BackupError) {
-              recordRun(paths.backupDir, { at, ok: false, reason, id: null, error: err.message });
-            }
-            process.stderr.write(`${JSON.stringify({ at, error: (err as Error).message })}\n`);
-          }
-        });
+        job = new Cron(values.cron, { protect: true }, () => scheduler.run());
       } catch (err) {
         throw new UsageError(`--cron ${JSON.stringify(values.cron)}: ${(err as Error).message}`);
       }
+      // A sidecar that was down (or whose runs kept failing) finds out at once, not at the next run.
+      scheduler.checkStale();
       out({ scheduled: values.cron, keep, next: job.nextRun()?.toISOString() ?? null });
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -55,6 +55,8 @@ export const envSchema = z.object({
     .int({ error: "must be an integer of seconds, at least 1" })
     .min(1, { error: "must be an integer of seconds, at least 1" })
     .default(600),
+  NOTIFY_URL: z.string().optional(),
+  FLEET_STACK: z.string().optional(),
   APP_VERSION: z.string().default(PACKAGE_VERSION),
   APP_REVISION: z.string().default("unknown"),
   APP_BUILD_DATE: z.string().default("unknown"),
@@ -77,6 +79,10 @@ export interface Config {
   readonly maxUploadBytes: number;
   /** Age below which an unreferenced upload blob is kept (src/blobs.ts); default 600. */
   readonly blobGraceSeconds: number;
+  /** Where notifications go (src/notify.ts; `fleet:notify`, a secret); undefined: none. Checked when sent, so a bad one never stops a backup. */
+  readonly notifyUrl: string | undefined;
+  /** The Pulumi stack, named in notifications; undefined outside fleet. */
+  readonly stack: string | undefined;
   readonly version: string;
   readonly revision: string;
   readonly buildDate: string;
@@ -90,7 +96,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_VARS = new Set(["ADMIN_TOKEN"]);
+const SECRET_VARS = new Set(["ADMIN_TOKEN", "NOTIFY_URL"]);
 
 /**
  * Validates the environment. Empty strings count as unset, so defaults apply.
@@ -129,6 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, { requireAdminToken = true }:
     logLevel: e.LOG_LEVEL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     blobGraceSeconds: e.BLOB_GRACE_SECONDS,
+    notifyUrl: e.NOTIFY_URL,
+    stack: e.FLEET_STACK,
     version: e.APP_VERSION,
     revision: e.APP_REVISION,
     buildDate: e.APP_BUILD_DATE,

@@ -29,6 +29,8 @@ describe("environment", () => {
       logLevel: "info",
       maxUploadBytes: 26214400,
       blobGraceSeconds: 600,
+      notifyUrl: undefined,
+      stack: undefined,
       version: "1.0.0",
       revision: "unknown",
       buildDate: "unknown",
