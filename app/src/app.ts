@@ -12,6 +12,7 @@ import { authRoutes } from "./routes/auth";
 import { backupRoutes } from "./routes/backups";
 import { entryRoutes } from "./routes/entries";
 import { settingsRoutes } from "./routes/settings";
+import { statusRoutes } from "./routes/status";
 import { systemRoutes } from "./routes/system";
 import { typeRoutes } from "./routes/types";
 import { csrfToken } from "./web/csrf";
@@ -148,6 +149,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   });
 
   await app.register(systemRoutes);
+  await app.register(statusRoutes);
   await app.register(authRoutes);
   await app.register(settingsRoutes);
   await app.register(typeRoutes);

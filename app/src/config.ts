@@ -55,6 +55,7 @@ export const envSchema = z.object({
     .int({ error: "must be an integer of seconds, at least 1" })
     .min(1, { error: "must be an integer of seconds, at least 1" })
     .default(600),
+  STATUS_TOKEN: z.string().min(24, { error: "must be at least 24 characters long" }).optional(),
   NOTIFY_URL: z.string().optional(),
   FLEET_STACK: z.string().optional(),
   APP_VERSION: z.string().default(PACKAGE_VERSION),
@@ -79,6 +80,8 @@ export interface Config {
   readonly maxUploadBytes: number;
   /** Age below which an unreferenced upload blob is kept (src/blobs.ts); default 600. */
   readonly blobGraceSeconds: number;
+  /** Read-only token of `GET /api/status` (the fleet dashboard's); undefined: only the admin token reads it. */
+  readonly statusToken: string | undefined;
   /** Where notifications go (src/notify.ts; `fleet:notify`, a secret); undefined: none. Checked when sent, so a bad one never stops a backup. */
   readonly notifyUrl: string | undefined;
   /** The Pulumi stack, named in notifications; undefined outside fleet. */
@@ -96,7 +99,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_VARS = new Set(["ADMIN_TOKEN", "NOTIFY_URL"]);
+const SECRET_VARS = new Set(["ADMIN_TOKEN", "STATUS_TOKEN", "NOTIFY_URL"]);
 
 /**
  * Validates the environment. Empty strings count as unset, so defaults apply.
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, { requireAdminToken = true }:
     logLevel: e.LOG_LEVEL,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     blobGraceSeconds: e.BLOB_GRACE_SECONDS,
+    statusToken: e.STATUS_TOKEN,
     notifyUrl: e.NOTIFY_URL,
     stack: e.FLEET_STACK,
     version: e.APP_VERSION,

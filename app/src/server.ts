@@ -1,12 +1,10 @@
-import { mkdirSync, unlinkSync } from "node:fs";
-import http from "node:http";
-import { hostname } from "node:os";
-import path from "node:path";
-import type { FastifyInstance } from "fastify";
+import type http from "node:http";
 import { buildApp } from "./app";
 import { loadConfigOrExit } from "./config";
 import { AppContext } from "./context";
 import { MigrationError } from "./migrations";
+import { listenOnSocket, unlinkIfPresent } from "./socket-listener";
+import { recordStart } from "./status";
 
 /**
  * How long a graceful shutdown may take before the process exits anyway. The container's stop
@@ -16,40 +14,6 @@ import { MigrationError } from "./migrations";
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 /** While draining, connections that became idle are closed this often. */
 const IDLE_SWEEP_MS = 100;
-
-/** Removes a file; a missing one is fine. */
-function unlinkIfPresent(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-}
-
-/**
- * The second listener: `<dir>/<hostname>.sock`, served by the same Fastify routing as the TCP
- * port. It is the fleet proxy's upstream (a path that survives restarts, unlike a published port);
- * Docker sets the hostname to the container's short id, which stays the same across restarts, and
- * the route command links to exactly that path. A socket left by a killed process would make
- * listen fail with EADDRINUSE, so a stale file is removed first.
- */
-async function listenOnSocket(app: FastifyInstance, dir: string): Promise<{ server: http.Server; file: string }> {
-  const file = path.join(dir, `${hostname()}.sock`);
-  mkdirSync(dir, { recursive: true });
-  unlinkIfPresent(file);
-  const server = http.createServer(app.routing);
-  server.keepAliveTimeout = app.server.keepAliveTimeout;
-  server.headersTimeout = app.server.headersTimeout;
-  server.requestTimeout = app.server.requestTimeout;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(file, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  return { server, file };
-}
 
 function closed(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
@@ -67,6 +31,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // Counted for the dashboard's restarts column (src/status.ts); best effort.
+  recordStart(config.dataDir);
   const app = await buildApp(ctx);
 
   // Responses still being worked on when SIGTERM arrives get `Connection: close`, so the client

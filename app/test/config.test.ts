@@ -29,6 +29,7 @@ describe("environment", () => {
       logLevel: "info",
       maxUploadBytes: 26214400,
       blobGraceSeconds: 600,
+      statusToken: undefined,
       notifyUrl: undefined,
       stack: undefined,
       version: "1.0.0",
