@@ -9,6 +9,7 @@ import { AppInstance } from "./components/app-instance";
 import { treeRevision } from "./components/app-revision";
 import { DockerEndpointError, dockerEndpointFromEnvironment } from "./components/docker-endpoint";
 import { FleetValidationError, loadFleet, secretEnvProblems } from "./components/fleet";
+import { FleetDashboard } from "./components/fleet-dashboard";
 import { FleetProxy } from "./components/fleet-proxy";
 import { FrameworkImage } from "./components/framework-image";
 import { localImageTag, registryImageTag } from "./components/naming";
@@ -40,7 +41,10 @@ const config = validated(() =>
 // 2. Every instance file, before any resource is registered.
 const fleet = validated(() => {
   const loaded = loadFleet(path.resolve(__dirname, config.instancesDir), {
-    reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
+    reservedPorts: {
+      [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)",
+      ...(config.dashboardPort !== 0 ? { [config.dashboardPort]: "the fleet dashboard (fleet:dashboardPort)" } : {}),
+    },
     stack,
     allowEmpty: config.allowEmptyFleet,
   });
@@ -102,6 +106,7 @@ for (const name of plan.order) {
         dockerHost: endpoint.host,
         secretEnv: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
         ...(config.notify !== "" ? { notify: pulumi.secret(config.notify) } : {}),
+        statusToken: config.dashboardPort !== 0,
         after: (plan.after[name] ?? []).map((n) => apps.get(n)!.container),
       },
       opts,
@@ -128,10 +133,44 @@ const offsite =
         opts,
       );
 
+// 6. The dashboard, when fleet:dashboardPort is set: it reads every instance through its socket.
+const dashboard =
+  config.dashboardPort === 0
+    ? undefined
+    : new FleetDashboard(
+        "dashboard",
+        {
+          stack,
+          port: config.dashboardPort,
+          image: image.ref(config.version),
+          version: config.version,
+          instances: fleet.instances.map((spec) => ({
+            name: spec.name,
+            title: spec.title,
+            version: versionOf(spec),
+            route: [`:${spec.port}`, ...(spec.domain !== undefined ? [spec.domain] : [])].join(", "),
+            backupSchedule: spec.backup.enabled ? spec.backup.schedule : null,
+            statusToken: apps.get(spec.name)!.statusToken!,
+          })),
+          proxy: {
+            containerName: proxy.containerName,
+            adminPort: config.proxyAdminPort,
+            socketsVolume: proxy.socketsVolume,
+          },
+          dockerHost: endpoint.host,
+        },
+        opts,
+      );
+
 /** The off-site container's Docker name, or null without fleet:offsite. */
 export const offsiteContainer = offsite === undefined ? null : offsite.container.name;
+// null when the dashboard is off (an undefined output would print a warning on every up).
+/** The dashboard's URL. */
+export const dashboardUrl = dashboard?.url ?? null;
+/** The dashboard's token, secret: `pulumi stack output dashboardToken --show-secrets`. */
+export const dashboardToken = dashboard?.token ?? null;
 
-// 6. Outputs per instance.
+// 7. Outputs per instance.
 export const instances = Object.fromEntries(
   fleet.instances.map(({ name }) => {
     const app = apps.get(name)!;

@@ -82,6 +82,11 @@ export interface AppInstanceArgs {
    * Default none: the sidecar's inputs are then what they were before notifications existed.
    */
   readonly notify?: pulumi.Input<string>;
+  /**
+   * Give the app a read-only STATUS_TOKEN for the fleet dashboard (`GET /api/status`). Default false:
+   * the app container's inputs are then what they were before the dashboard existed.
+   */
+  readonly statusToken?: boolean;
   /** Containers of the previous rollout wave; this instance's container waits for them. Default none. */
   readonly after?: readonly pulumi.Resource[];
 }
@@ -144,6 +149,8 @@ export class AppInstance extends pulumi.ComponentResource {
   public readonly preUpdateBackup: command.local.Command;
   /** The scheduled-backup sidecar; undefined when `backup.enabled` is false. */
   public readonly backupJob: docker.Container | undefined;
+  /** The read-only token of `GET /api/status` (secret); undefined unless `statusToken` is set. */
+  public readonly statusToken: pulumi.Output<string> | undefined;
   /** The generated admin token; undefined when `fleet:secretEnv` sets ADMIN_TOKEN. */
   public readonly adminToken: random.RandomPassword | undefined;
   /** The proxy route command. */
@@ -191,6 +198,13 @@ export class AppInstance extends pulumi.ComponentResource {
       adminToken = givenToken;
     }
 
+    if (args.statusToken === true) {
+      const status = new random.RandomPassword(names.statusToken, { length: 32, special: false }, self);
+      this.statusToken = pulumi.secret(status.result);
+    } else {
+      this.statusToken = undefined;
+    }
+
     const dockerHostEnv: Record<string, string> = args.dockerHost !== undefined ? { DOCKER_HOST: args.dockerHost } : {};
 
     this.preUpdateBackup = new command.local.Command(
@@ -226,6 +240,7 @@ export class AppInstance extends pulumi.ComponentResource {
         .sort()
         .map((k) => pulumi.interpolate`${k}=${secretEnv[k] ?? ""}`),
       pulumi.interpolate`ADMIN_TOKEN=${adminToken}`,
+      ...(this.statusToken !== undefined ? [pulumi.interpolate`STATUS_TOKEN=${this.statusToken}`] : []),
     ];
     const volumes = [{ volumeName: data.name, containerPath: "/data" }, backupsMount];
     const hardening = {

@@ -14,6 +14,7 @@ export function logicalNames(instance: string) {
     data: `${instance}-data`,
     backups: `${instance}-backups`,
     adminToken: `${instance}-admin-token`,
+    statusToken: `${instance}-status-token`,
     preUpdateBackup: `${instance}-pre-update-backup`,
     app: `${instance}-app`,
     backup: `${instance}-backup`,
@@ -54,6 +55,20 @@ const STACK_NAME_ROLES: Record<keyof ReturnType<typeof stackDockerNames>, string
   offsiteContainer: "the off-site container",
   offsiteCache: "the off-site container's restic cache volume",
 };
+
+/**
+ * Names of the dashboard's children. `route` is its name in the proxy (site file, route symlink,
+ * socket directory): `_dashboard`, which no instance can take (instance names start with a letter).
+ */
+export function dashboardNames(component: string) {
+  return {
+    component,
+    token: `${component}-token`,
+    container: `${component}-app`,
+    routeCommand: `${component}-route`,
+    route: "_dashboard",
+  } as const;
+}
 
 /** Names of the proxy's children and its Docker objects. */
 export function proxyNames(stack: string) {
@@ -151,7 +166,7 @@ export function backupHostDir(backupDir: string, instance: string): string {
 }
 
 /** What a label is for: `fleet.role`. */
-export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets" | "offsite";
+export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets" | "offsite" | "dashboard";
 
 /** A Docker label as the docker provider takes it. */
 export interface Label {

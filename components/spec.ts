@@ -361,6 +361,7 @@ export const STACK_DEFAULTS = {
   proxyAdminPort: 2019,
   allowEmptyFleet: false,
   notify: "",
+  dashboardPort: 0,
 } as const;
 
 /** Defaults of `fleet:offsite` (docs/backups.md). */
@@ -525,6 +526,14 @@ export const StackConfigSchema = z.strictObject({
         "copy): an ntfy topic URL (https://ntfy.sh/<topic>, or ntfy+https://<host>/<topic> for another server) or a " +
         "webhook receiving JSON. A secret: `pulumi config set --secret fleet:notify <url>`. Empty means none.",
     ),
+  dashboardPort: z
+    .int({ error: expected("0 (off) or an integer 1024-65535") })
+    .refine((v) => v === 0 || (v >= 1024 && v <= 65535), { error: expected("0 (off) or an integer 1024-65535") })
+    .default(STACK_DEFAULTS.dashboardPort)
+    .describe(
+      "Public port of the fleet dashboard behind the proxy (one page with every instance's version, health, " +
+        "uptime, backups); 0 means no dashboard. Log in with `pulumi stack output dashboardToken --show-secrets`.",
+    ),
   secretEnv: z
     .record(
       z.string().regex(NAME_PATTERN, { error: expected(`an instance name (${NAME_RULE})`) }),
@@ -635,6 +644,11 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>): StackC
       const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
       problems.push(`${field}: ${message}`);
     }
+  }
+  if (result.success && result.data.dashboardPort !== 0 && result.data.dashboardPort === result.data.proxyAdminPort) {
+    problems.push(
+      `fleet:dashboardPort: ${result.data.dashboardPort} is fleet:proxyAdminPort (the proxy's admin API); choose another port`,
+    );
   }
   if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
   return result.data;

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import type * as PulumiModule from "@pulumi/pulumi";
 import type { RenderedResource, runUnderMocks as RunUnderMocks } from "../ops/commands/render";
 import type * as AppInstanceModule from "../components/app-instance";
+import type * as FleetDashboardModule from "../components/fleet-dashboard";
 import type * as FleetProxyModule from "../components/fleet-proxy";
 import type * as FrameworkImageModule from "../components/framework-image";
 import { parseInstanceText } from "../components/fleet";
@@ -14,7 +15,10 @@ import type { InstanceSpec } from "../components/spec";
 
 let pulumi: typeof PulumiModule;
 let runUnderMocks: typeof RunUnderMocks;
-let components: typeof AppInstanceModule & typeof FleetProxyModule & typeof FrameworkImageModule;
+let components: typeof AppInstanceModule &
+  typeof FleetProxyModule &
+  typeof FrameworkImageModule &
+  typeof FleetDashboardModule;
 
 const STACK = { project: "fleet", stack: "dev", config: {}, secretKeys: [] };
 
@@ -25,6 +29,7 @@ async function run(init: () => unknown) {
       ...(await import("../components/app-instance.js")),
       ...(await import("../components/fleet-proxy.js")),
       ...(await import("../components/framework-image.js")),
+      ...(await import("../components/fleet-dashboard.js")),
     };
     return init();
   });
@@ -555,5 +560,91 @@ describe("FleetProxy", () => {
       ),
     ]);
     expect(outputs).toEqual({ containerName: "fleet-dev-proxy" });
+  });
+});
+
+describe("FleetDashboard", () => {
+  test("the app image in dashboard mode on the sockets volume only, create-first, routed like an instance", async () => {
+    const { resources, outputs } = await run(() => {
+      const d = new components.FleetDashboard("dashboard", {
+        stack: "dev",
+        port: 5090,
+        image: IMAGE,
+        version: "1.0.0",
+        instances: [
+          {
+            name: "homebrews",
+            title: "HomeBrews",
+            version: "1.0.0",
+            route: ":5001",
+            backupSchedule: "0 3 * * *",
+            statusToken: pulumi.secret("s".repeat(32)),
+          },
+        ],
+        proxy: PROXY,
+      });
+      return { url: d.url, token: d.token };
+    });
+    expect(resources.map((r) => [r.type, r.name, r.parent])).toEqual([
+      ["fleet:index:FleetDashboard", "dashboard", null],
+      ["random:index/randomPassword:RandomPassword", "dashboard-token", "dashboard"],
+      ["docker:index/container:Container", "dashboard-app", "dashboard"],
+      ["command:local:Command", "dashboard-route", "dashboard"],
+    ]);
+    const container = resources.find((r) => r.name === "dashboard-app")!;
+    expect(container.inputs).toEqual({
+      image: IMAGE,
+      command: ["node", "dist/dashboard-server.js"],
+      envs: [
+        "PORT=8080",
+        "APP_SOCKET_DIR=/sockets/_dashboard",
+        "DASHBOARD_SOCKETS_DIR=/sockets",
+        "FLEET_STACK=dev",
+        'DASHBOARD_INSTANCES=[{"name":"homebrews","title":"HomeBrews","version":"1.0.0","route":":5001","backupSchedule":"0 3 * * *"}]',
+        "[secret]",
+        "[secret]",
+      ],
+      volumes: [SOCKETS],
+      healthcheck: {
+        tests: components.HEALTH_PROBE,
+        interval: "5s",
+        timeout: "3s",
+        startPeriod: "10s",
+        retries: 3,
+      },
+      wait: true,
+      waitTimeout: 60,
+      labels: labels("dashboard", { "fleet.version": "1.0.0" }),
+      destroyGraceSeconds: 15,
+      stopTimeout: 15,
+      ...HARDENING,
+      tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
+      memory: 128,
+      memorySwap: 128,
+      cpus: "0.25",
+    });
+    // Nothing root-equivalent: no Docker socket, no host network, no privileges, no host path.
+    expect(JSON.stringify(container.inputs)).not.toMatch(/docker\.sock|networkMode|privileged|hostPath/);
+    expect(container.options).toMatchObject({ deleteBeforeReplace: false, replaceOnChanges: ["*"] });
+    const route = resources.find((r) => r.name === "dashboard-route")!;
+    expect((route.inputs["environment"] as Record<string, string>)["FLEET_INSTANCE"]).toBe("_dashboard");
+    expect((route.inputs["environment"] as Record<string, string>)["FLEET_SITE_BLOCK"]).toContain(
+      ":5090 {\n\treverse_proxy unix//data/routes/_dashboard.sock {",
+    );
+    expect(outputs).toEqual({ url: "http://localhost:5090", token: "[secret]" });
+  });
+
+  test("statusToken: the instance gets a generated STATUS_TOKEN, a secret; off, nothing changes", async () => {
+    const off = await run(() => new components.AppInstance("homebrews", appArgs(spec("port: 5001\n"))));
+    const on = await run(
+      () => new components.AppInstance("homebrews", appArgs(spec("port: 5001\n"), { statusToken: true })),
+    );
+    expect(on.resources.map((r) => r.name)).toEqual([
+      ...off.resources.map((r) => r.name).slice(0, 4),
+      "homebrews-status-token",
+      ...off.resources.map((r) => r.name).slice(4),
+    ]);
+    const envs = (r: typeof on) => r.resources.find((x) => x.name === "homebrews-app")!.inputs["envs"] as string[];
+    expect(envs(on)).toEqual([...envs(off), "[secret]"]);
   });
 });

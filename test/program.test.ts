@@ -84,6 +84,8 @@ describe("render shape", () => {
     expect(examples.outputs).toEqual({
       adminTokens: "[secret]",
       offsiteContainer: null,
+      dashboardToken: null,
+      dashboardUrl: null,
       instances: {
         homebrews: {
           backups: "fleet-dev-homebrews-backups",

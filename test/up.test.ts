@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
+import { sendNotification } from "../app/src/notify";
+import { type Receiver, startReceiver } from "../app/test/receiver";
 import {
   type BootstrapDeps,
   dockerVerdict,
@@ -398,6 +400,7 @@ function fakeUp(opts: {
   answer?: (cmd: string, args: string[]) => RunResult;
   interactiveStatus?: number;
   texts?: Record<string, string>;
+  notify?: UpDeps["notify"];
 }) {
   const calls: string[] = [];
   const out: string[] = [];
@@ -431,6 +434,7 @@ function fakeUp(opts: {
       files.set(p, 1);
     },
     randomPassphrase: () => "R4nd0m",
+    notify: opts.notify ?? ((url) => calls.push(`notify ${url}`)),
   };
   return { deps, calls, out, err, envs };
 }
@@ -879,9 +883,16 @@ describe("the real entry point, on a copy of the repository layout", () => {
   const REPO = path.join(__dirname, "..");
   function layout(withPulumi: boolean, dockerScript = "echo 27.5.1", pulumiUpExit = 0) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-up-"));
-    for (const f of ["commands/up.cjs", "core/bootstrap.cjs", "commands/up.ts", "core/pulumi-cli.ts"]) {
-      fs.mkdirSync(path.dirname(path.join(root, "ops", f)), { recursive: true });
-      fs.copyFileSync(path.join(REPO, "ops", f), path.join(root, "ops", f));
+    for (const f of [
+      "ops/commands/up.cjs",
+      "ops/core/bootstrap.cjs",
+      "ops/commands/up.ts",
+      "ops/core/pulumi-cli.ts",
+      "ops/core/roll-notify.ts",
+      "app/src/notify.ts",
+    ]) {
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.copyFileSync(path.join(REPO, f), path.join(root, f));
     }
     fs.copyFileSync(path.join(REPO, "tsconfig.json"), path.join(root, "tsconfig.json"));
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));
@@ -996,5 +1007,152 @@ describe("the real entry point, on a copy of the repository layout", () => {
     expect(r.stderr.split("\n")[0]).toBe(
       "fleet up: Docker is not answering: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
     );
+  });
+});
+
+describe("npm run up: notifications (fleet:notify), to a local receiver", () => {
+  const receivers: Receiver[] = [];
+  afterEach(async () => {
+    while (receivers.length) await receivers.pop()!.close();
+  });
+  const STACK_FILE = {
+    "/repo/Pulumi.dev.yaml": "config:\n  fleet:version: 1.1.0\n  fleet:notify:\n    secure: v1:abc\n",
+  };
+
+  /** runUp with a real sender pointed at a local receiver; `outputs` answers the two readings of the instances. */
+  async function upWithReceiver(o: {
+    status: number;
+    outputs: [string, string];
+    docker?: (args: string[]) => RunResult;
+  }) {
+    const r = await startReceiver();
+    receivers.push(r);
+    const sent: Promise<unknown>[] = [];
+    let readings = 0;
+    const f = fakeUp({
+      files: INSTALLED,
+      texts: STACK_FILE,
+      interactiveStatus: o.status,
+      notify: (url, payload) => sent.push(sendNotification(url, payload, { log: () => {} })),
+      answer: (cmd, args) => {
+        if (cmd === "docker" && o.docker && args[0] !== "version") return o.docker(args);
+        if (args[0] === "config") return ok(`${r.url}/hook\n`);
+        if (args[0] === "stack" && args[1] === "output") return ok(o.outputs[readings++ === 0 ? 0 : 1]);
+        return answer(cmd, args);
+      },
+    });
+    const code = runUp([], f.deps);
+    await Promise.all(sent);
+    return { code, f, r };
+  }
+
+  test("a completed roll: one roll.completed listing the instances that moved, after reading the versions around pulumi up", async () => {
+    const { code, f, r } = await upWithReceiver({
+      status: 0,
+      outputs: [
+        '{"homebrews":{"version":"1.0.0"},"projects":{"version":"0.9.0"}}',
+        '{"homebrews":{"version":"1.1.0"},"projects":{"version":"0.9.0"},"recipes":{"version":"1.1.0"}}',
+      ],
+    });
+    expect(code).toBe(0);
+    expect(f.calls.slice(-4)).toEqual([
+      "run /usr/bin/pulumi config get fleet:notify --stack dev",
+      "run /usr/bin/pulumi stack output instances --json --stack dev",
+      "interactive /usr/bin/pulumi up",
+      "run /usr/bin/pulumi stack output instances --json --stack dev",
+    ]);
+    expect(r.received).toHaveLength(1);
+    const body = JSON.parse(r.received[0]!.body) as Record<string, unknown>;
+    expect({ ...body, at: "T" }).toEqual({
+      source: "fleet",
+      event: "roll.completed",
+      severity: "info",
+      stack: "dev",
+      instance: null,
+      title: "fleet dev: roll completed (2 instances)",
+      message: "homebrews 1.0.0 -> 1.1.0\nrecipes (new) -> 1.1.0",
+      at: "T",
+      details: {
+        instances: [
+          { name: "homebrews", from: "1.0.0", to: "1.1.0" },
+          { name: "recipes", from: null, to: "1.1.0" },
+        ],
+      },
+    });
+  });
+
+  test("an up that moves no version sends nothing", async () => {
+    const same = '{"homebrews":{"version":"1.0.0"}}';
+    const { r } = await upWithReceiver({ status: 0, outputs: [same, same] });
+    expect(r.received).toEqual([]);
+  });
+
+  test("a failed roll: one roll.failed per unhealthy container, with its last probe output; the exit code stays pulumi's", async () => {
+    const { code, r } = await upWithReceiver({
+      status: 255,
+      outputs: ['{"homebrews":{"version":"1.0.0"}}', ""],
+      docker: (args) =>
+        args[0] === "ps"
+          ? ok("old1\thomebrews-app-1111111\thomebrews\t1.0.0\nnew2\thomebrews-app-2222222\thomebrews\t1.1.0\n")
+          : args[3] === "old1"
+            ? ok('{"Status":"healthy","Log":[]}\n')
+            : ok('{"Status":"unhealthy","Log":[{"Output":"GET /api/health: 503\\n"}]}\n'),
+    });
+    expect(code).toBe(255);
+    expect(
+      r.received.map((x) => JSON.parse(x.body) as Record<string, unknown>).map((b) => ({ ...b, at: "T" })),
+    ).toEqual([
+      {
+        source: "fleet",
+        event: "roll.failed",
+        severity: "error",
+        stack: "dev",
+        instance: "homebrews",
+        title: "fleet dev: roll of homebrews to 1.1.0 failed",
+        message:
+          "homebrews: container homebrews-app-2222222 (version 1.1.0) is unhealthy. Last healthcheck: GET /api/health: 503. " +
+          "The route still points at the previous container.",
+        at: "T",
+        details: {
+          container: "homebrews-app-2222222",
+          version: "1.1.0",
+          health: "unhealthy",
+          lastOutput: "GET /api/health: 503",
+        },
+      },
+    ]);
+  });
+
+  test("a receiver that is down changes nothing: same exit code, nothing printed", async () => {
+    const r = await startReceiver();
+    const url = `${r.url}/hook`;
+    await r.close();
+    const sent: Promise<unknown>[] = [];
+    const f = fakeUp({
+      files: INSTALLED,
+      texts: STACK_FILE,
+      notify: (u, p) => sent.push(sendNotification(u, p, { log: () => {} })),
+      answer: (cmd, args) =>
+        args[0] === "config"
+          ? ok(url)
+          : args[0] === "stack" && args[1] === "output"
+            ? ok(
+                `{"a":{"version":"${sent.length === 0 && f.calls.some((c) => c.startsWith("interactive")) ? "2" : "1"}.0.0"}}`,
+              )
+            : answer(cmd, args),
+    });
+    expect(runUp([], f.deps)).toBe(0);
+    expect(await Promise.all(sent)).toEqual([
+      { sent: false, reason: "the notification could not be delivered: ECONNREFUSED" },
+    ]);
+    expect(f.err).toEqual([]);
+  });
+
+  test("without fleet:notify in the stack file the CLI is not asked for it", () => {
+    const f = fakeUp({ files: INSTALLED, answer });
+    runUp([], f.deps);
+    expect(
+      f.calls.filter((c) => c.includes("config get") || c.includes("stack output") || c.startsWith("notify")),
+    ).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { type NotificationPayload, sendNotification } from "../../app/src/notify";
 import { dockerVerdict } from "../core/bootstrap.cjs";
 import {
   backendDecision,
@@ -20,6 +21,13 @@ import {
   type Run,
   STATE_DIR,
 } from "../core/pulumi-cli";
+import {
+  movedInstances,
+  readInstanceVersions,
+  readNotifyUrl,
+  rollNotifications,
+  stackSetsNotify,
+} from "../core/roll-notify";
 
 /** The stack that `npm run up` deploys unless `--stack` says otherwise. */
 export const DEFAULT_STACK = "dev";
@@ -45,6 +53,8 @@ export interface UpDeps {
   /** Creates a new file readable only by its owner (mode 600); fails if it exists. */
   writeSecretFile(path: string, content: string): void;
   randomPassphrase(): string;
+  /** Sends one notification without waiting (app/src/notify.ts: best effort, never throws). */
+  notify(url: string, payload: NotificationPayload): void;
 }
 
 /**
@@ -193,13 +203,18 @@ export function failedRollReport(stack: string, exitCode: number, containers: Ap
  * After a failed `pulumi up`: asks Docker which app containers of the stack are not healthy and
  * prints {@link failedRollReport}. Never changes the exit code; a Docker error is reported and skipped.
  */
-export function reportFailedRoll(d: Pick<UpDeps, "run" | "err">, stack: string, exitCode: number, env: Env): void {
+export function reportFailedRoll(
+  d: Pick<UpDeps, "run" | "err">,
+  stack: string,
+  exitCode: number,
+  env: Env,
+): AppContainerHealth[] {
   const ps = d.run("docker", appContainersArgs(stack), { env });
   if (ps.status !== 0) {
     d.err(
       `fleet up: could not list the app containers of stack ${stack}: ${lastLine(ps.stderr) || `exit ${ps.status}`}`,
     );
-    return;
+    return [];
   }
   const containers = parseAppContainers(ps.stdout).map((c) => {
     const r = d.run("docker", ["inspect", "--format", "{{json .State.Health}}", c.id], { env });
@@ -207,6 +222,7 @@ export function reportFailedRoll(d: Pick<UpDeps, "run" | "err">, stack: string, 
   });
   const report = failedRollReport(stack, exitCode, containers);
   if (report) d.err(report);
+  return containers;
 }
 
 /** Runs `npm run up` after the bootstrap, through injected effects. Returns the exit code. */
@@ -274,8 +290,17 @@ export function runUp(argv: string[], d: UpDeps): number {
   d.out(
     `fleet up: stack ${args.stack} selected; running \`pulumi up${args.upArgs.length ? " " + args.upArgs.join(" ") : ""}\``,
   );
-  const status = d.runInteractive(cli.path, ["up", ...args.upArgs], { env, cwd: d.repoRoot });
-  if (status !== 0) reportFailedRoll(d, args.stack, status, dockerEnv);
+  // fleet:notify (a secret) is asked of the CLI only when the stack file sets it.
+  const cliOpts = { env, cwd: d.repoRoot };
+  const notifyUrl = stackSetsNotify(stackFile) ? readNotifyUrl(d.run, cli.path, args.stack, cliOpts) : null;
+  const before = notifyUrl ? readInstanceVersions(d.run, cli.path, args.stack, cliOpts) : {};
+  const status = d.runInteractive(cli.path, ["up", ...args.upArgs], cliOpts);
+  const containers = status !== 0 ? reportFailedRoll(d, args.stack, status, dockerEnv) : [];
+  if (notifyUrl) {
+    const moved =
+      status === 0 ? movedInstances(before, readInstanceVersions(d.run, cli.path, args.stack, cliOpts)) : [];
+    for (const payload of rollNotifications(args.stack, status, { containers, moved })) d.notify(notifyUrl, payload);
+  }
   return status;
 }
 
@@ -323,6 +348,8 @@ export function realUpDeps(repoRoot: string): UpDeps {
     mkdir: (p) => fs.mkdirSync(p, { recursive: true, mode: 0o700 }),
     writeSecretFile: (p, content) => fs.writeFileSync(p, content, { mode: 0o600, flag: "wx" }),
     randomPassphrase: () => crypto.randomBytes(32).toString("base64url"),
+    // Not awaited: the process stays until the request settles (at most the sender's 5 s timeout).
+    notify: (url, payload) => void sendNotification(url, payload),
   };
 }
 
