@@ -17,6 +17,7 @@ describe("names (docs/architecture.md, stack dev, instance homebrews)", () => {
       data: "homebrews-data",
       backups: "homebrews-backups",
       adminToken: "homebrews-admin-token",
+      statusToken: "homebrews-status-token",
       preUpdateBackup: "homebrews-pre-update-backup",
       app: "homebrews-app",
       backup: "homebrews-backup",

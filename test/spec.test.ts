@@ -103,6 +103,7 @@ describe("stack config", () => {
       proxyAdminPort: 2019,
       allowEmptyFleet: false,
       notify: "",
+      dashboardPort: 0,
       secretEnv: {},
     });
   });

@@ -126,6 +126,7 @@ describe("the files", () => {
       proxyAdminPort: 2100,
       allowEmptyFleet: true,
       notify: "",
+      dashboardPort: 0,
       secretEnv: { homebrews: { SMTP_PASSWORD: "[secret]" } },
     });
   });
