@@ -11,7 +11,16 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
 import { readStackFiles, SECRET } from "../../components/stack-config";
+import { RenderError, runUnderMocks, type RenderedResource } from "../core/pulumi-mocks";
 import { registerLikePulumi } from "../core/pulumi-ts";
+
+export {
+  RenderError,
+  runUnderMocks,
+  type MockStack,
+  type RenderedOptions,
+  type RenderedResource,
+} from "../core/pulumi-mocks";
 
 type PulumiModule = typeof import("@pulumi/pulumi");
 
@@ -34,32 +43,6 @@ export interface RenderOptions {
   readonly showSecrets?: boolean;
 }
 
-/** The resource options a render shows. */
-export interface RenderedOptions {
-  /** Explicit `dependsOn`, by logical name. */
-  readonly dependsOn: string[];
-  readonly protect: boolean;
-  readonly retainOnDelete: boolean;
-  /** `null` when the program did not set it (the provider's default applies). */
-  readonly deleteBeforeReplace: boolean | null;
-  readonly replaceOnChanges: string[];
-  readonly ignoreChanges: string[];
-}
-
-/** One registered resource. */
-export interface RenderedResource {
-  readonly type: string;
-  readonly name: string;
-  /** Logical name of the parent; `null` for the stack. */
-  readonly parent: string | null;
-  readonly custom: boolean;
-  /** Inputs as the program passed them; secrets `"[secret]"`, computed values `<<NAME.PATH>>`. */
-  readonly inputs: Record<string, unknown>;
-  readonly options: RenderedOptions;
-  /** Every resource this one waits for (explicit `dependsOn` and those its inputs refer to), by logical name. */
-  readonly dependencies: string[];
-}
-
 /** What `render --json` prints. */
 export interface RenderResult {
   readonly project: string;
@@ -71,74 +54,7 @@ export interface RenderResult {
   readonly outputs: Record<string, unknown>;
 }
 
-/** The program failed: invalid config or instance files, a type error, or an exception. */
-export class RenderError extends Error {
-  /** Resources registered before the failure (the stack excluded). */
-  readonly resources: readonly RenderedResource[];
-
-  constructor(message: string, resources: readonly RenderedResource[]) {
-    super(message);
-    this.name = "RenderError";
-    this.resources = resources;
-  }
-}
-
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
-const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-const STACK_TYPE = "pulumi:pulumi:Stack";
-
 const DEFAULT_PROJECT_DIR = path.resolve(__dirname, "..", "..");
-
-function nameOfUrn(urn: string): string {
-  return urn.slice(urn.lastIndexOf("::") + 2);
-}
-
-/** Set per render from {@link RenderOptions.showSecrets}: show secret values instead of "[secret]". */
-let showSecrets = false;
-
-/** Replaces the wire encodings of secrets, resource references and unknowns; sorts map keys. */
-function clean(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(clean);
-  if (value === UNKNOWN) return "<<unknown>>";
-  if (typeof value !== "object" || value === null) return value;
-  const record = value as Record<string, unknown>;
-  const sig = record[SPECIAL_SIG_KEY];
-  if (sig === SECRET_SIG) return showSecrets ? clean(record["value"]) : SECRET;
-  if (sig === RESOURCE_SIG) return `<<${nameOfUrn(String(record["urn"]))}>>`;
-  return Object.fromEntries(
-    Object.keys(record)
-      .sort()
-      .map((k) => [k, clean(record[k])]),
-  );
-}
-
-/** Values the engine computes at create time, as `<<NAME.PATH>>` placeholders. */
-function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const p = (at: string) => `<<${name}.${at}>>`;
-  switch (type) {
-    case "docker:index/container:Container": {
-      const ports = (inputs["ports"] as Record<string, unknown>[] | undefined) ?? [];
-      return {
-        name: inputs["name"] ?? p("name"),
-        ports: ports.map((port, i) => ({ ...port, external: port["external"] ?? p(`ports[${i}].external`) })),
-      };
-    }
-    case "docker:index/image:Image":
-      return { repoDigest: p("repoDigest"), baseImageName: inputs["imageName"] };
-    case "docker:index/remoteImage:RemoteImage":
-      return { imageId: p("imageId"), repoDigest: p("repoDigest") };
-    case "docker:index/volume:Volume":
-      return { name: inputs["name"] ?? p("name"), mountpoint: p("mountpoint") };
-    case "random:index/randomPassword:RandomPassword":
-      return { result: p("result"), bcryptHash: p("bcryptHash") };
-    case "command:local:Command":
-      return { stdout: p("stdout"), stderr: p("stderr") };
-    default:
-      return {};
-  }
-}
 
 /**
  * The config Pulumi would hand the program: Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then
@@ -146,158 +62,10 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
  */
 export const loadStackConfig = readStackFiles;
 
-interface RegisterRequest {
-  getType(): string;
-  getName(): string;
-  getParent(): string;
-  getCustom(): boolean;
-  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
-  getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(cb: (deps: { getUrnsList(): string[] }, key: string) => void): void };
-  getProtect(): boolean;
-  getRetainondelete(): boolean;
-  getDeletebeforereplace(): boolean;
-  getDeletebeforereplacedefined(): boolean;
-  getReplaceonchangesList(): string[];
-  getIgnorechangesList(): string[];
-}
-
-type Callback = (...args: unknown[]) => void;
-interface Monitor {
-  registerResource(req: RegisterRequest, cb: Callback): void;
-  registerResourceOutputs(
-    req: { getUrn(): string; getOutputs(): { toJavaScript(): unknown } | undefined },
-    cb: Callback,
-  ): void;
-}
-
-function toRendered(req: RegisterRequest, stackUrn: string): RenderedResource {
-  const implicit = new Set<string>();
-  req.getPropertydependenciesMap().forEach((deps) => deps.getUrnsList().forEach((u) => implicit.add(u)));
-  const deps = req.getDependenciesList();
-  const parentUrn = req.getParent();
-  return {
-    type: req.getType(),
-    name: req.getName(),
-    parent: parentUrn === "" || parentUrn === stackUrn ? null : nameOfUrn(parentUrn),
-    custom: req.getCustom(),
-    inputs: clean(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
-    options: {
-      dependsOn: deps.filter((u) => !implicit.has(u)).map(nameOfUrn),
-      protect: req.getProtect(),
-      retainOnDelete: req.getRetainondelete(),
-      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : null,
-      replaceOnChanges: req.getReplaceonchangesList(),
-      ignoreChanges: req.getIgnorechangesList(),
-    },
-    dependencies: [...new Set(deps)].map(nameOfUrn),
-  };
-}
-
-/** What {@link runUnderMocks} needs to know about the stack. */
-export interface MockStack {
-  readonly project: string;
-  readonly stack: string;
-  /** Full config as Pulumi passes it (PULUMI_CONFIG): `namespace:key` -> string. */
-  readonly config: Readonly<Record<string, string>>;
-  readonly secretKeys: readonly string[];
-}
-
-/**
- * Runs `init` as the body of a Pulumi stack under mocks and records every registration, in
- * construction order, with its options. `pulumi` must be the SDK instance the program uses.
- * Throws {@link RenderError} (with what was registered) when `init` or a registration fails.
- */
-export async function runUnderMocks(
-  pulumi: PulumiModule,
-  target: MockStack,
-  init: () => unknown,
-): Promise<{ resources: RenderedResource[]; outputs: Record<string, unknown> }> {
-  const runtime = pulumi.runtime as PulumiModule["runtime"] & { waitForRPCs(): Promise<void> };
-  const { project, stack, config, secretKeys } = target;
-  process.env["PULUMI_CONFIG"] = JSON.stringify(config);
-  process.env["PULUMI_CONFIG_SECRET_KEYS"] = JSON.stringify(secretKeys);
-  runtime.setAllConfig({ ...config }, [...secretKeys]);
-  await runtime.setMocks(
-    {
-      newResource: (args) => ({
-        id: args.custom ? `<<${args.name}.id>>` : undefined,
-        state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs as Record<string, unknown>) },
-      }),
-      call: (args) => args.inputs,
-    },
-    project,
-    stack,
-    false,
-  );
-
-  // Options are not in MockResourceArgs: read them from the requests the SDK sends the monitor.
-  // Each request is turned into its rendered form at once: protobuf requests are heavy to keep.
-  const stackUrn = `urn:pulumi:${stack}::${project}::${STACK_TYPE}::${project}-${stack}`;
-  const registered: RenderedResource[] = [];
-  let stackOutputs: unknown = {};
-  const monitor = runtime.getMonitor() as unknown as Monitor;
-  const registerResource = monitor.registerResource.bind(monitor);
-  const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
-  monitor.registerResource = (req, cb) => {
-    if (req.getType() !== STACK_TYPE) registered.push(toRendered(req, stackUrn));
-    registerResource(req, cb);
-  };
-  monitor.registerResourceOutputs = (req, cb) => {
-    if (req.getUrn().includes(`::${STACK_TYPE}::`)) stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
-    registerResourceOutputs(req, cb);
-  };
-
-  // Construction order: SDK requests arrive when inputs resolve, so order them as constructed.
-  const constructed = new Map<string, number>();
-  let failure: unknown;
-  // The SDK stamps every internal promise with `new Error().stack` (runtime/debuggable.js), and
-  // ts-node's source-map support maps each frame: that is most of the time and memory of a big
-  // render. A render reports messages, never stacks, so it captures none.
-  // Likewise every resource records its source position from a full stack trace
-  // (Resource.callsites, resource.js); positions only annotate engine diagnostics.
-  const stackTraceLimit = Error.stackTraceLimit;
-  const resourceClass = pulumi.Resource as unknown as { callsites: () => unknown[] };
-  const callsites = resourceClass.callsites;
-  Error.stackTraceLimit = 0;
-  resourceClass.callsites = () => [];
-  try {
-    await runtime.runInPulumiStack(async () => {
-      runtime.registerStackTransformation((args) => {
-        constructed.set(`${args.type}::${args.name}`, constructed.size);
-        return undefined;
-      });
-      // A program that throws is caught here, so the stack itself completes and the SDK leaves
-      // no rejected promises behind (a second render in the same process starts clean).
-      try {
-        return (await init()) as Record<string, unknown>;
-      } catch (err) {
-        failure = err;
-        return {};
-      }
-    });
-    await runtime.waitForRPCs();
-  } catch (err) {
-    failure ??= err;
-  } finally {
-    Error.stackTraceLimit = stackTraceLimit;
-    resourceClass.callsites = callsites;
-  }
-
-  const position = (r: RenderedResource) => constructed.get(`${r.type}::${r.name}`) ?? Number.MAX_SAFE_INTEGER;
-  const resources = registered.sort((a, b) => position(a) - position(b));
-  if (failure !== undefined) {
-    const message = failure instanceof Error ? failure.message : String(failure);
-    throw new RenderError(message, resources);
-  }
-  return { resources, outputs: clean(stackOutputs) as Record<string, unknown> };
-}
-
 /** Runs the program (index.ts) under mocks and returns what it registers. Throws {@link RenderError} when it fails. */
 export async function render(options: RenderOptions = {}): Promise<RenderResult> {
   const projectDir = path.resolve(options.projectDir ?? DEFAULT_PROJECT_DIR);
   const stack = options.stack ?? "dev";
-  showSecrets = options.showSecrets === true;
   const overrides: Record<string, string> = { ...options.config };
   if (options.instancesDir !== undefined) overrides["fleet:instancesDir"] = path.resolve(options.instancesDir);
   if (options.version !== undefined) overrides["fleet:version"] = options.version;
@@ -318,6 +86,7 @@ export async function render(options: RenderOptions = {}): Promise<RenderResult>
     pulumi,
     { project, stack, config, secretKeys },
     () => projectRequire(path.join(projectDir, "index.ts")) as unknown,
+    options.showSecrets === true,
   );
   const shownConfig = Object.fromEntries(
     Object.keys(config)
