@@ -129,6 +129,7 @@ const offsite =
           instances: fleet.instances
             .filter((spec) => spec.backup.offsite)
             .map(({ name }) => ({ name, backups: apps.get(name)!.backups, hostDir: config.backupDir !== "" })),
+          ...(config.notify !== "" ? { notify: pulumi.secret(config.notify) } : {}),
         },
         opts,
       );

@@ -129,6 +129,15 @@ export const PRE_UPDATE_BACKUP_SCRIPT = [
 ].join("\n");
 
 /**
+ * The environment of a container that sends notifications (app/src/notify.ts): the stack's name
+ * and `fleet:notify`, kept secret. Empty when notifications are off. Container envs are not read
+ * back (resourceDockerContainerRead skips them), so a secret here never drifts.
+ */
+export function notifyEnvs(stack: string, notify: pulumi.Input<string> | undefined): pulumi.Input<string>[] {
+  return notify === undefined ? [] : [`FLEET_STACK=${stack}`, pulumi.interpolate`NOTIFY_URL=${pulumi.secret(notify)}`];
+}
+
+/**
  * One instance of the framework app: data volume, backups, pre-update backup, app container,
  * backup sidecar and proxy route. See docs/architecture.md for names and labels.
  */
@@ -301,15 +310,7 @@ export class AppInstance extends pulumi.ComponentResource {
             "--keep",
             String(spec.backup.keep),
           ],
-          envs: [
-            `APP_NAME=${name}`,
-            "DATA_DIR=/data",
-            "BACKUP_DIR=/backups",
-            // envs are not read back (resourceDockerContainerRead skips them), so a secret here never drifts.
-            ...(args.notify !== undefined
-              ? [`FLEET_STACK=${stack}`, pulumi.interpolate`NOTIFY_URL=${pulumi.secret(args.notify)}`]
-              : []),
-          ],
+          envs: [`APP_NAME=${name}`, "DATA_DIR=/data", "BACKUP_DIR=/backups", ...notifyEnvs(stack, args.notify)],
           volumes,
           healthcheck: SIDECAR_HEALTHCHECK,
           labels: fleetLabels({ stack, role: "backup", instance: name, version }),

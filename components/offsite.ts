@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_HARDENING } from "./app-instance";
+import { CONTAINER_HARDENING, notifyEnvs } from "./app-instance";
 import { fleetLabels, offsiteImageTag, offsiteNames } from "./naming";
 import { IGNORE_CHANGES, memoryInputs } from "./provider-forms";
 import type { OffsiteConfig } from "./spec";
@@ -29,6 +29,8 @@ export interface OffsiteCopierArgs {
   readonly context?: string;
   /** Instances that take part (files with `backup.offsite: false` are left out). */
   readonly instances: readonly OffsiteInstance[];
+  /** Where a failed copy, check or prune is reported (`fleet:notify`, a secret; app/src/notify.ts). */
+  readonly notify?: pulumi.Input<string>;
 }
 
 /** Seconds a stop waits for a running restic to end and remove its lock before a kill. */
@@ -124,6 +126,7 @@ export class OffsiteCopier extends pulumi.ComponentResource {
         .map((k) => pulumi.secret(`${k}=${config.env[k] ?? ""}`)),
       ...(config.sshKey !== undefined ? [pulumi.secret(`OFFSITE_SSH_KEY=${config.sshKey}`)] : []),
       ...(config.knownHosts !== undefined ? [`OFFSITE_KNOWN_HOSTS=${config.knownHosts}`] : []),
+      ...notifyEnvs(args.stack, args.notify),
     ];
 
     this.container = new docker.Container(

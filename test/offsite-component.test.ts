@@ -155,6 +155,34 @@ describe("OffsiteCopier", () => {
       ],
     ]);
   });
+
+  test("fleet:notify reaches the container as the stack's name and a secret URL; without it, neither", async () => {
+    const envsWith = async (notify?: string) => {
+      const { resources } = await run(
+        () =>
+          new offsite.OffsiteCopier("offsite", {
+            stack: "dev",
+            config: config({ repository: "/srv/restic-fleet", password: "pw" }),
+            appImageTag: "fleet-app:1.0.0",
+            appImage: "sha256:0123",
+            instances: [{ name: "homebrews", backups: "fleet-dev-homebrews-backups", hostDir: false }],
+            ...(notify !== undefined ? { notify } : {}),
+          }),
+      );
+      expect(JSON.stringify(resources)).not.toContain("ntfy.example");
+      return (resources[3]!.inputs["envs"] as string[]).slice(-3);
+    };
+    expect(await envsWith("https://ntfy.example/fleet-alerts")).toEqual([
+      "OFFSITE_PRUNE_CRON=30 4 * * *",
+      "FLEET_STACK=dev",
+      "[secret]",
+    ]);
+    expect(await envsWith()).toEqual([
+      "OFFSITE_INTERVAL_SECONDS=60",
+      "OFFSITE_CHECK_CRON=0 4 * * 0",
+      "OFFSITE_PRUNE_CRON=30 4 * * *",
+    ]);
+  });
 });
 
 describe("fleet:offsite in the stack config", () => {

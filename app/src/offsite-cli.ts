@@ -11,6 +11,7 @@ import { Cron } from "croner";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { offsiteFailed, sendNotification } from "./notify";
 import { Offsite, OffsiteError, type OffsiteSettings, offsiteSettings, resticRunner, tagValue, writeJsonAtomic } from "./offsite";
 
 const STATUS = "status.json";
@@ -19,13 +20,31 @@ function out(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
+/** Deliveries to fleet:notify still under way; awaited before a one-shot command exits. */
+const deliveries = new Set<Promise<unknown>>();
+
 /**
- * Every off-site event passes here: one JSON line on stdout (docker logs). This is the one call
- * site for notifications: a sender (fleet:notify) is called here for copy-failed, check-failed
- * and prune-failed.
+ * Sends `offsite.failed` to fleet:notify (`NOTIFY_URL`, unset: nothing). Best-effort: the sender
+ * never throws and gives up after its timeout (src/notify.ts), so a copy never waits on it.
  */
-function report(event: string, detail: object): void {
+function notifyFailure(env: NodeJS.ProcessEnv, instance: string, error: string): void {
+  const p = sendNotification(env.NOTIFY_URL, offsiteFailed({ stack: env.FLEET_STACK || null, instance, error }));
+  deliveries.add(p);
+  void p.finally(() => deliveries.delete(p));
+}
+
+/** Instances whose last copy failed: a failure is notified once per episode, not every round. */
+const failing = new Set<string>();
+
+/**
+ * Every off-site event passes here: one JSON line on stdout (docker logs). A failed check or prune
+ * is notified here; failed copies are notified by {@link round}, once per instance and episode.
+ */
+function report(env: NodeJS.ProcessEnv, event: string, detail: object): void {
   out({ at: new Date().toISOString(), event, ...detail });
+  if (event === "check-failed" || event === "prune-failed") {
+    notifyFailure(env, "repository", `restic ${event.slice(0, -"-failed".length)}: ${(detail as { error?: string }).error ?? "failed"}`);
+  }
 }
 
 function build(env: NodeJS.ProcessEnv): { settings: OffsiteSettings; offsite: Offsite } {
@@ -33,12 +52,12 @@ function build(env: NodeJS.ProcessEnv): { settings: OffsiteSettings; offsite: Of
   const restic = resticRunner(settings.resticOptions, { ...env, RESTIC_CACHE_DIR: path.join(settings.stateDir, "cache") });
   const offsite = new Offsite(settings, restic);
   for (const event of ["copied", "copy-failed", "check-ok", "check-failed", "prune-failed"] as const) {
-    offsite.on(event, (detail: object) => report(event, detail));
+    offsite.on(event, (detail: object) => report(env, event, detail));
   }
   return { settings, offsite };
 }
 
-async function round(settings: OffsiteSettings, offsite: Offsite): Promise<boolean> {
+async function round(settings: OffsiteSettings, offsite: Offsite, env: NodeJS.ProcessEnv): Promise<boolean> {
   let statuses: Record<string, { ok: boolean; error: string | null }>;
   try {
     await offsite.ensureRepository();
@@ -48,15 +67,19 @@ async function round(settings: OffsiteSettings, offsite: Offsite): Promise<boole
   }
   const ok = Object.values(statuses).every((s) => s.ok);
   writeJsonAtomic(path.join(settings.stateDir, STATUS), { at: new Date().toISOString(), ok, instances: statuses });
-  if (!ok) {
-    for (const [instance, s] of Object.entries(statuses)) {
-      if (!s.ok) process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), instance, error: s.error })}\n`);
+  for (const [instance, s] of Object.entries(statuses)) {
+    if (s.ok) {
+      failing.delete(instance);
+      continue;
     }
+    process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), instance, error: s.error })}\n`);
+    if (!failing.has(instance)) notifyFailure(env, instance, s.error ?? "failed");
+    failing.add(instance);
   }
   return ok;
 }
 
-async function daemon(settings: OffsiteSettings, offsite: Offsite): Promise<number> {
+async function daemon(settings: OffsiteSettings, offsite: Offsite, env: NodeJS.ProcessEnv): Promise<number> {
   // A copier killed mid-run leaves its lock in the repository; this removes locks whose holder is gone.
   await offsite.ensureRepository().catch(() => undefined);
   await offsite.unlock().catch(() => undefined);
@@ -64,8 +87,8 @@ async function daemon(settings: OffsiteSettings, offsite: Offsite): Promise<numb
   const serial = (fn: () => Promise<unknown>): void => {
     busy = busy.then(fn).catch(() => undefined);
   };
-  serial(() => round(settings, offsite));
-  const timer = setInterval(() => serial(() => round(settings, offsite)), settings.intervalSeconds * 1000);
+  serial(() => round(settings, offsite, env));
+  const timer = setInterval(() => serial(() => round(settings, offsite, env)), settings.intervalSeconds * 1000);
   const check = new Cron(settings.checkCron, { protect: true }, () => serial(() => offsite.check()));
   const prune = new Cron(settings.pruneCron, { protect: true }, () => serial(() => offsite.prune()));
   out({
@@ -120,9 +143,12 @@ export async function runOffsiteCli(argv: string[], env: NodeJS.ProcessEnv = pro
   };
   switch (command) {
     case "run":
-      return daemon(settings, offsite);
-    case "sync":
-      return (await round(settings, offsite)) ? 0 : 1;
+      return daemon(settings, offsite, env);
+    case "sync": {
+      const ok = await round(settings, offsite, env);
+      await Promise.all(deliveries);
+      return ok ? 0 : 1;
+    }
     case "snapshots": {
       const list = await offsite.snapshots(instance());
       const rows = list.map((s) => ({
@@ -140,10 +166,12 @@ export async function runOffsiteCli(argv: string[], env: NodeJS.ProcessEnv = pro
       out(await offsite.fetch(instance(), values.snapshot));
       return 0;
     case "check":
-      await offsite.check();
-      return 0;
     case "prune":
-      await offsite.prune();
+      try {
+        await (command === "check" ? offsite.check() : offsite.prune());
+      } finally {
+        await Promise.all(deliveries);
+      }
       return 0;
     default:
       throw new OffsiteError(`unknown command offsite ${command ?? ""} (run, sync, snapshots, fetch, check, prune, health)`.trim());
