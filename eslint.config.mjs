@@ -1,11 +1,11 @@
 // ESLint for the whole repository: the Pulumi program, its components, CLIs and tests, and the app in app/.
-// Run from the repository root: eslint --config test/eslint.config.mjs .
+// ESLint finds it at the repository root: `npx eslint .` (npm run lint).
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const root = path.dirname(fileURLToPath(import.meta.url));
 
 export default tseslint.config(
   {
@@ -25,7 +25,7 @@ export default tseslint.config(
     extends: [tseslint.configs.recommended],
     plugins: { "@pulumi": pulumi },
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["test/*.config.mts"] }, tsconfigRootDir: root },
+      parserOptions: { projectService: true, tsconfigRootDir: root },
     },
     rules: {
       "@pulumi/no-output-in-template-literal": "error",
