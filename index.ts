@@ -14,8 +14,10 @@ import { FleetProxy } from "./components/fleet-proxy";
 import { FrameworkImage } from "./components/framework-image";
 import { localImageTag, registryImageTag } from "./components/naming";
 import { OffsiteCopier } from "./components/offsite";
+import { placementNode, targetProblems } from "./components/placement";
 import { planRollout } from "./components/plan";
 import { programStackConfig, StackConfigError } from "./components/stack-config";
+import { SwarmInstance } from "./components/swarm-instance";
 
 const stack = pulumi.getStack();
 const pulumiConfig = new pulumi.Config("fleet");
@@ -48,7 +50,7 @@ const fleet = validated(() => {
     stack,
     allowEmpty: config.allowEmptyFleet,
   });
-  const problems = secretEnvProblems(config.secretEnv, loaded);
+  const problems = [...secretEnvProblems(config.secretEnv, loaded), ...targetProblems(config, loaded)];
   if (problems.length > 0) throw new StackConfigError(problems);
   return loaded;
 });
@@ -78,39 +80,56 @@ const image = new FrameworkImage(
   opts,
 );
 
-const proxy = new FleetProxy("proxy", { stack, image: config.proxyImage, adminPort: config.proxyAdminPort }, opts);
+// The docker target routes through the Caddy proxy; on a swarm each service publishes its own port.
+const proxy =
+  config.target === "docker"
+    ? new FleetProxy("proxy", { stack, image: config.proxyImage, adminPort: config.proxyAdminPort }, opts)
+    : undefined;
 
-// 4. One AppInstance per file, registered in rollout order so each wave can wait for the previous one.
+// 4. One instance per file, registered in rollout order so each wave can wait for the previous one.
 const plan = planRollout(fleet.instances);
 const byName = new Map(fleet.instances.map((spec) => [spec.name, spec]));
-const apps = new Map<string, AppInstance>();
+const apps = new Map<string, AppInstance | SwarmInstance>();
+const rolled = (name: string) => {
+  const app = apps.get(name)!;
+  return app instanceof AppInstance ? app.container : app.service;
+};
 for (const name of plan.order) {
   const spec = byName.get(name)!;
   const version = versionOf(spec);
   const secrets = config.secretEnv[name] ?? {};
+  const common = {
+    stack,
+    spec,
+    version,
+    image: image.ref(version),
+    ...(config.backupDir !== "" ? { backupDir: config.backupDir } : {}),
+    dockerHost: endpoint.host,
+    secretEnv: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
+    ...(config.notify !== "" ? { notify: pulumi.secret(config.notify) } : {}),
+    statusToken: config.dashboardPort !== 0,
+    after: (plan.after[name] ?? []).map(rolled),
+  };
   apps.set(
     name,
-    new AppInstance(
-      name,
-      {
-        stack,
-        spec,
-        version,
-        image: image.ref(version),
-        proxy: {
-          containerName: proxy.containerName,
-          adminPort: config.proxyAdminPort,
-          socketsVolume: proxy.socketsVolume,
-        },
-        ...(config.backupDir !== "" ? { backupDir: config.backupDir } : {}),
-        dockerHost: endpoint.host,
-        secretEnv: Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, pulumi.secret(v)])),
-        ...(config.notify !== "" ? { notify: pulumi.secret(config.notify) } : {}),
-        statusToken: config.dashboardPort !== 0,
-        after: (plan.after[name] ?? []).map((n) => apps.get(n)!.container),
-      },
-      opts,
-    ),
+    proxy === undefined
+      ? new SwarmInstance(
+          name,
+          { ...common, node: placementNode(config.placement, name)!, publishMode: config.publishMode },
+          opts,
+        )
+      : new AppInstance(
+          name,
+          {
+            ...common,
+            proxy: {
+              containerName: proxy.containerName,
+              adminPort: config.proxyAdminPort,
+              socketsVolume: proxy.socketsVolume,
+            },
+          },
+          opts,
+        ),
   );
 }
 
@@ -134,9 +153,10 @@ const offsite =
         opts,
       );
 
-// 6. The dashboard, when fleet:dashboardPort is set: it reads every instance through its socket.
+// 6. The dashboard, when fleet:dashboardPort is set: it reads every instance through its socket in the
+// proxy's sockets volume (docker target only: targetProblems refuses it on a swarm).
 const dashboard =
-  config.dashboardPort === 0
+  config.dashboardPort === 0 || proxy === undefined
     ? undefined
     : new FleetDashboard(
         "dashboard",

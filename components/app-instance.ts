@@ -2,38 +2,22 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { InstanceComponent, type InstanceArgs } from "./instance-component";
 import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
 import { cpusString, goDuration, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
 import { ROUTE_DELETE_SCRIPT, ROUTE_UPSERT_SCRIPT, siteBlock, SOCKETS_DIR, socketDir } from "./proxy-config";
+import {
+  APP_USER,
+  appEnvironment,
+  appHealthcheck,
+  backupEnvironment,
+  backupScheduleCommand,
+  envLines,
+  STOP_GRACE_SECONDS,
+} from "./instance-inputs";
 import { memoryMegabytes, waitTimeoutSeconds, type InstanceSpec } from "./spec";
 
-/** Port the app listens on inside its container (app image contract). */
-export const APP_PORT = 8080;
-/** uid:gid of the app image's `app` user. */
-export const APP_USER = "10001:10001";
-
-/**
- * The app container's healthcheck: `GET /api/health` must answer 200, through bash's `/dev/tcp`.
- * It proves the app answers HTTP without booting a language runtime in the container's CPU quota
- * (a Node probe cost about 100 ms of CPU each time), and bash is in every Debian-based image,
- * older app versions included, so a roll back passes its probe too. A failure prints the status
- * (Docker keeps it as the probe's output, which `npm run up` shows for an unhealthy container).
- */
-export const HEALTH_PROBE = [
-  "CMD",
-  "bash",
-  "-c",
-  `exec 3<>/dev/tcp/127.0.0.1/${APP_PORT} && printf 'GET /api/health HTTP/1.0\\r\\n\\r\\n' >&3 && read -r _ code _ <&3 && [ "$code" = 200 ] || { echo "GET /api/health: \${code:-no answer}"; exit 1; }`,
-];
-
-/**
- * Seconds Docker waits after SIGTERM before it kills an app container: on delete (the provider's
- * `destroyGraceSeconds`; unset, it stops with a 0 s timeout, i.e. kills: resourceDockerContainerDelete
- * in kreuzwerker/terraform-provider-docker) and on every other stop (`stopTimeout`: `docker stop`,
- * a daemon shutdown). Longer than the app's own 10 s drain bound (app/src/server.ts), so the app
- * always exits by itself.
- */
-export const STOP_GRACE_SECONDS = 15;
+export { APP_PORT, APP_USER, HEALTH_PROBE, STOP_GRACE_SECONDS } from "./instance-inputs";
 
 /**
  * What every fleet container of the app image runs with: non-root, read-only root, no
@@ -50,15 +34,7 @@ export const CONTAINER_HARDENING = {
 };
 
 /** Arguments of {@link AppInstance}. */
-export interface AppInstanceArgs {
-  /** Stack name, part of Docker names and labels. */
-  readonly stack: string;
-  /** The validated instance file. */
-  readonly spec: InstanceSpec;
-  /** The version this instance runs: its pin, else the stack's `fleet:version`. */
-  readonly version: string;
-  /** Image reference of that version (image ID or `repo@sha256:...`). */
-  readonly image: pulumi.Input<string>;
+export interface AppInstanceArgs extends InstanceArgs {
   /** The proxy that routes to this instance. */
   readonly proxy: {
     /** Docker name of the proxy container. */
@@ -68,27 +44,6 @@ export interface AppInstanceArgs {
     /** Docker name of the stack's sockets volume, shared by the proxy and the app containers. */
     readonly socketsVolume: pulumi.Input<string>;
   };
-  /** Host directory for backups (`<dir>/<name>`); undefined (the default) means a backups volume. */
-  readonly backupDir?: string;
-  /**
-   * DOCKER_HOST for the `docker` CLI of the commands: the endpoint the provider uses (index.ts
-   * resolves it, components/docker-endpoint.ts). Undefined (the default) leaves the CLI to choose.
-   */
-  readonly dockerHost?: string;
-  /** Secret environment (values are secrets). `ADMIN_TOKEN` here replaces the generated token. Default none. */
-  readonly secretEnv?: Readonly<Record<string, pulumi.Input<string>>>;
-  /**
-   * Where the backup sidecar sends notifications (`fleet:notify`, a secret; app/src/notify.ts).
-   * Default none: the sidecar's inputs are then what they were before notifications existed.
-   */
-  readonly notify?: pulumi.Input<string>;
-  /**
-   * Give the app a read-only STATUS_TOKEN for the fleet dashboard (`GET /api/status`). Default false:
-   * the app container's inputs are then what they were before the dashboard existed.
-   */
-  readonly statusToken?: boolean;
-  /** Containers of the previous rollout wave; this instance's container waits for them. Default none. */
-  readonly after?: readonly pulumi.Resource[];
 }
 
 /**
@@ -139,34 +94,22 @@ export function notifyEnvs(stack: string, notify: pulumi.Input<string> | undefin
 
 /**
  * One instance of the framework app: data volume, backups, pre-update backup, app container,
- * backup sidecar and proxy route. See docs/architecture.md for names and labels.
+ * backup sidecar and proxy route (url: through the proxy). See docs/architecture.md for names and labels.
  */
-export class AppInstance extends pulumi.ComponentResource {
-  /** Public URL (through the proxy). */
-  public readonly url: pulumi.Output<string>;
-  /** Version the instance runs. */
-  public readonly version: pulumi.Output<string>;
-  /** Image reference the app container runs. */
-  public readonly image: pulumi.Output<string>;
-  /** Docker name of the data volume. */
-  public readonly dataVolume: pulumi.Output<string>;
-  /** Where backups land: the backups volume's Docker name, or a host directory. */
-  public readonly backups: pulumi.Output<string>;
+export class AppInstance extends InstanceComponent {
   /** The app container (later waves depend on it). */
   public readonly container: docker.Container;
   /** The pre-update backup command. */
   public readonly preUpdateBackup: command.local.Command;
   /** The scheduled-backup sidecar; undefined when `backup.enabled` is false. */
   public readonly backupJob: docker.Container | undefined;
-  /** The read-only token of `GET /api/status` (secret); undefined unless `statusToken` is set. */
-  public readonly statusToken: pulumi.Output<string> | undefined;
   /** The generated admin token; undefined when `fleet:secretEnv` sets ADMIN_TOKEN. */
   public readonly adminToken: random.RandomPassword | undefined;
   /** The proxy route command. */
   public readonly route: command.local.Command;
 
   constructor(name: string, args: AppInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("fleet:index:AppInstance", name, {}, opts);
+    super("fleet:index:AppInstance", name, args, opts);
     const self = { parent: this };
     const { spec, stack, version } = args;
     const names = logicalNames(name);
@@ -207,13 +150,6 @@ export class AppInstance extends pulumi.ComponentResource {
       adminToken = givenToken;
     }
 
-    if (args.statusToken === true) {
-      const status = new random.RandomPassword(names.statusToken, { length: 32, special: false }, self);
-      this.statusToken = pulumi.secret(status.result);
-    } else {
-      this.statusToken = undefined;
-    }
-
     const dockerHostEnv: Record<string, string> = args.dockerHost !== undefined ? { DOCKER_HOST: args.dockerHost } : {};
 
     this.preUpdateBackup = new command.local.Command(
@@ -237,13 +173,7 @@ export class AppInstance extends pulumi.ComponentResource {
     );
 
     const envs: pulumi.Input<string>[] = [
-      `APP_NAME=${name}`,
-      `APP_TITLE=${spec.title}`,
-      `PORT=${APP_PORT}`,
-      "DATA_DIR=/data",
-      "BACKUP_DIR=/backups",
-      `APP_SOCKET_DIR=${socketDir(name)}`,
-      ...Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      ...envLines(appEnvironment(name, spec, { APP_SOCKET_DIR: socketDir(name) })),
       ...Object.keys(secretEnv)
         .filter((k) => k !== "ADMIN_TOKEN")
         .sort()
@@ -268,16 +198,12 @@ export class AppInstance extends pulumi.ComponentResource {
         image: args.image,
         envs,
         volumes: [...volumes, { volumeName: args.proxy.socketsVolume, containerPath: SOCKETS_DIR }],
-        healthcheck: {
-          tests: HEALTH_PROBE,
-          interval: goDuration(spec.healthcheck.interval),
-          timeout: goDuration(spec.healthcheck.timeout),
-          startPeriod: goDuration(spec.healthcheck.startPeriod),
-          retries: spec.healthcheck.retries,
-        },
+        healthcheck: appHealthcheck(spec, goDuration),
         wait: true,
         waitTimeout: waitTimeoutSeconds(spec.healthcheck),
         labels: fleetLabels({ stack, role: "app", instance: name, version }),
+        // Unset, the provider stops with a 0 s timeout, i.e. kills (resourceDockerContainerDelete in
+        // kreuzwerker/terraform-provider-docker); stopTimeout covers every other stop.
         destroyGraceSeconds: STOP_GRACE_SECONDS,
         stopTimeout: STOP_GRACE_SECONDS,
         ...hardening,
@@ -300,17 +226,12 @@ export class AppInstance extends pulumi.ComponentResource {
         names.backup,
         {
           image: args.image,
-          command: [
-            "node",
-            "dist/cli.js",
-            "backup",
-            "schedule",
-            "--cron",
-            spec.backup.schedule,
-            "--keep",
-            String(spec.backup.keep),
+          command: backupScheduleCommand(spec),
+          envs: [
+            ...envLines(backupEnvironment(name, args.notify !== undefined ? stack : undefined)),
+            // envs are not read back (resourceDockerContainerRead skips them), so a secret here never drifts.
+            ...Object.entries(this.sidecarSecrets(args)).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
           ],
-          envs: [`APP_NAME=${name}`, "DATA_DIR=/data", "BACKUP_DIR=/backups", ...notifyEnvs(stack, args.notify)],
           volumes,
           healthcheck: SIDECAR_HEALTHCHECK,
           labels: fleetLabels({ stack, role: "backup", instance: name, version }),
@@ -346,17 +267,12 @@ export class AppInstance extends pulumi.ComponentResource {
       self,
     );
 
-    this.url = pulumi.output(spec.domain !== undefined ? `https://${spec.domain}` : `http://localhost:${spec.port}`);
-    this.version = pulumi.output(version);
-    this.image = pulumi.output(args.image);
-    this.dataVolume = data.name;
-    this.backups = backups;
-    this.registerOutputs({
-      url: this.url,
-      version: this.version,
-      image: this.image,
-      dataVolume: this.dataVolume,
-      backups: this.backups,
+    this.finish({
+      url: pulumi.output(spec.domain !== undefined ? `https://${spec.domain}` : `http://localhost:${spec.port}`),
+      version: pulumi.output(version),
+      image: pulumi.output(args.image),
+      dataVolume: data.name,
+      backups,
     });
   }
 }

@@ -32,6 +32,12 @@ const RUNTIME_PREFIXES = ["NODE_", "UV_", "LD_", "NPM_CONFIG_", "FLEET_"];
 
 /** Why a name is reserved, or undefined when an instance file may set it. */
 export function reservedEnv(name: string): string | undefined {
+  // The app reads NAME_FILE as NAME (app/src/config.ts resolveFileVariables): the same rule applies.
+  if (name.endsWith("_FILE") && name !== "_FILE") {
+    const base = name.slice(0, -"_FILE".length);
+    const reason = base === "ADMIN_TOKEN" ? "set by fleet itself" : reservedEnv(base);
+    if (reason !== undefined) return `the app reads it as ${base}, which is ${reason}`;
+  }
   if ((FLEET_ENV as readonly string[]).includes(name)) return "set by fleet itself";
   if (APP_ENV.includes(name) && !(USER_APP_ENV as readonly string[]).includes(name)) {
     return "owned by the app image (app/src/config.ts)";

@@ -19,14 +19,22 @@ export function logicalNames(instance: string) {
     app: `${instance}-app`,
     backup: `${instance}-backup`,
     route: `${instance}-route`,
+    service: `${instance}-service`,
+    backupService: `${instance}-backup-service`,
+    converged: `${instance}-converged`,
   } as const;
 }
 
-/** Docker names of an instance's volumes (containers are auto-named by Pulumi). */
+/**
+ * Docker names of an instance's volumes and, on the swarm target, its services (containers are
+ * auto-named by Pulumi). Swarm secrets are named by content: `<service>-<NAME>-<hash>` (swarm-instance.ts).
+ */
 export function dockerNames(stack: string, instance: string) {
   return {
     data: `fleet-${stack}-${instance}-data`,
     backups: `fleet-${stack}-${instance}-backups`,
+    service: `fleet-${stack}-${instance}`,
+    backupService: `fleet-${stack}-${instance}-backup`,
   } as const;
 }
 
@@ -34,6 +42,8 @@ export function dockerNames(stack: string, instance: string) {
 const INSTANCE_NAME_ROLES: Record<keyof ReturnType<typeof dockerNames>, string> = {
   data: "data volume",
   backups: "backups volume",
+  service: "swarm service",
+  backupService: "swarm backup service",
 };
 
 /** Docker names that exist once per stack. */
@@ -166,7 +176,7 @@ export function backupHostDir(backupDir: string, instance: string): string {
 }
 
 /** What a label is for: `fleet.role`. */
-export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets" | "offsite" | "dashboard";
+export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets" | "offsite" | "dashboard" | "secret" | "job";
 
 /** A Docker label as the docker provider takes it. */
 export interface Label {

@@ -76,6 +76,19 @@ export function goDuration(text: string): string {
   return hours === 0n ? m : `${hours}h${m}`;
 }
 
+/**
+ * A duration as the provider's Read stores a swarm service's durations (healthcheck, update and
+ * rollback config, restart policy, stop grace period): Go's `Duration.String()` with a trailing
+ * `m0s` and then `h0m` cut (`shortDur` in internal/provider/resource_docker_service_structures.go):
+ * `60s` -> `1m`, `90s` -> `1m30s`, `1h` -> `1h`, `2s` -> `2s`.
+ */
+export function shortDuration(text: string): string {
+  let s = goDuration(text);
+  if (s.endsWith("m0s")) s = s.slice(0, -2);
+  if (s.endsWith("h0m")) s = s.slice(0, -2);
+  return s;
+}
+
 /** `nano / 1e9` with `digits` decimals, rounded half away from zero (Go's `big.Rat.FloatString`). */
 function floatString(nano: bigint, digits: number): string {
   const scale = 10n ** BigInt(9 - digits);

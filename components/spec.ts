@@ -362,6 +362,8 @@ export const STACK_DEFAULTS = {
   allowEmptyFleet: false,
   notify: "",
   dashboardPort: 0,
+  target: "docker",
+  publishMode: "ingress",
 } as const;
 
 /** Defaults of `fleet:offsite` (docs/backups.md). */
@@ -450,6 +452,14 @@ const OffsiteSchema = z
 export type OffsiteConfig = z.output<typeof OffsiteSchema>;
 /** How an encrypted stack config value is shown by the commands (it is never decrypted outside Pulumi). */
 export const SECRET = "[secret]";
+/** Where the fleet runs: one Docker host, or a Docker Swarm through one of its managers. */
+export const TARGETS = ["docker", "swarm"] as const;
+/** How a swarm service publishes its port: Swarm's routing mesh, or the port of the node that runs it. */
+export const PUBLISH_MODES = ["ingress", "host"] as const;
+/** The key of `fleet:placement` that places every instance the map does not name. */
+export const ANY_INSTANCE = "*";
+/** A Swarm node hostname (RFC 1123 labels). */
+const NODE_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const REGISTRY_REPO_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+$/;
 
@@ -533,6 +543,37 @@ export const StackConfigSchema = z.strictObject({
     .describe(
       "Public port of the fleet dashboard behind the proxy (one page with every instance's version, health, " +
         "uptime, backups); 0 means no dashboard. Log in with `pulumi stack output dashboardToken --show-secrets`.",
+    ),
+  target: z
+    .enum(TARGETS, { error: expected('"docker" or "swarm"') })
+    .default(STACK_DEFAULTS.target)
+    .describe(
+      "Where the instances run: `docker` (one container per instance on fleet:dockerHost, behind the Caddy proxy) or " +
+        "`swarm` (one Swarm service per instance; fleet:dockerHost names a manager, fleet:image must be a registry).",
+    ),
+  publishMode: z
+    .enum(PUBLISH_MODES, { error: expected('"ingress" or "host"') })
+    .default(STACK_DEFAULTS.publishMode)
+    .describe(
+      "With fleet:target swarm: `ingress` publishes each instance's port on every node through Swarm's routing mesh " +
+        "(updates start the new task first: no downtime); `host` publishes it only on the instance's node (the old " +
+        "task stops before the new one starts: a short gap).",
+    ),
+  placement: z
+    .record(
+      z.string().refine((k) => k === ANY_INSTANCE || NAME_PATTERN.test(k), {
+        error: expected(`an instance name (${NAME_RULE}) or "${ANY_INSTANCE}"`),
+      }),
+      z
+        .string({ error: expected("a Swarm node hostname") })
+        .regex(NODE_PATTERN, { error: expected("a Swarm node hostname") }),
+      { error: expected("a map {instance: node hostname}") },
+    )
+    .default({})
+    .describe(
+      "With fleet:target swarm: the node each instance runs on, {<instance>: <node hostname>}; `*` places every " +
+        "instance not named. The data volume lives on that node; moving an instance is a backup and a restore " +
+        "(docs/swarm.md). Set one with `pulumi config set --path 'fleet:placement.<instance>' <node>`.",
     ),
   secretEnv: z
     .record(

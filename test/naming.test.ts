@@ -22,6 +22,9 @@ describe("names (docs/architecture.md, stack dev, instance homebrews)", () => {
       app: "homebrews-app",
       backup: "homebrews-backup",
       route: "homebrews-route",
+      service: "homebrews-service",
+      backupService: "homebrews-backup-service",
+      converged: "homebrews-converged",
     });
   });
 
@@ -29,6 +32,8 @@ describe("names (docs/architecture.md, stack dev, instance homebrews)", () => {
     expect(dockerNames("dev", "homebrews")).toEqual({
       data: "fleet-dev-homebrews-data",
       backups: "fleet-dev-homebrews-backups",
+      service: "fleet-dev-homebrews",
+      backupService: "fleet-dev-homebrews-backup",
     });
     expect(proxyNames("dev")).toEqual({
       component: "proxy",

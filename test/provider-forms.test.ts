@@ -10,6 +10,7 @@ import {
   memoryInputs,
   nanoCpusToDecimalString,
   parseCpus,
+  shortDuration,
 } from "../components/provider-forms";
 
 describe("goDuration (Go's time.Duration.String)", () => {
@@ -46,6 +47,21 @@ describe("goDuration (Go's time.Duration.String)", () => {
 
   test("a text that is not a duration is refused with the fix", () => {
     expect(() => goDuration("10")).toThrow('not a duration: "10" (use a number and a unit: ms, s, m or h)');
+  });
+});
+
+describe("shortDuration (a swarm service's durations: the provider's shortDur)", () => {
+  test.each([
+    ["2s", "2s"],
+    ["60s", "1m"],
+    ["90s", "1m30s"],
+    ["1h", "1h"],
+    ["3600s", "1h"],
+    ["61m", "1h1m"],
+    ["1500ms", "1.5s"],
+    ["0s", "0s"],
+  ])("%s -> %s", (input, expected) => {
+    expect(shortDuration(input)).toBe(expected);
   });
 });
 

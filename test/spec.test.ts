@@ -104,8 +104,22 @@ describe("stack config", () => {
       allowEmptyFleet: false,
       notify: "",
       dashboardPort: 0,
+      target: "docker",
+      publishMode: "ingress",
+      placement: {},
       secretEnv: {},
     });
+  });
+
+  test("the swarm keys: target, publish mode and placement (a JSON map as Pulumi passes it)", () => {
+    expect(
+      parseStackConfig({
+        version: "1.0.0",
+        target: "swarm",
+        publishMode: "host",
+        placement: '{"*":"node-1","homebrews":"node-2.lan"}',
+      }),
+    ).toMatchObject({ target: "swarm", publishMode: "host", placement: { "*": "node-1", homebrews: "node-2.lan" } });
   });
 
   test("values arrive as strings, secretEnv as JSON", () => {
@@ -145,6 +159,18 @@ describe("stack config", () => {
       ['fleet:secretEnv.homebrews.smtp: expected an upper-snake-case name such as SMTP_PASSWORD, got "smtp"'],
     ],
     [{ version: "1.0.0", secretEnv: "{" }, ["fleet:secretEnv: expected a map, got invalid JSON"]],
+    [{ version: "1.0.0", target: "k8s" }, ['fleet:target: expected "docker" or "swarm", got "k8s"']],
+    [{ version: "1.0.0", publishMode: "mesh" }, ['fleet:publishMode: expected "ingress" or "host", got "mesh"']],
+    [
+      { version: "1.0.0", placement: '{"Blog":"node-1"}' },
+      [
+        'fleet:placement.Blog: expected an instance name (lowercase letters, digits and "-", starting with a letter, at most 31 characters) or "*", got "Blog"',
+      ],
+    ],
+    [
+      { version: "1.0.0", placement: '{"blog":"node 1"}' },
+      ['fleet:placement.blog: expected a Swarm node hostname, got "node 1"'],
+    ],
   ])("parseStackConfig(%o) fails with exact problems", (raw, problems) => {
     let error: unknown;
     try {

@@ -127,6 +127,9 @@ describe("the files", () => {
       allowEmptyFleet: true,
       notify: "",
       dashboardPort: 0,
+      target: "docker",
+      publishMode: "ingress",
+      placement: {},
       secretEnv: { homebrews: { SMTP_PASSWORD: "[secret]" } },
     });
   });

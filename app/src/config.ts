@@ -101,11 +101,43 @@ export class ConfigError extends Error {
 
 const SECRET_VARS = new Set(["ADMIN_TOKEN", "STATUS_TOKEN", "NOTIFY_URL"]);
 
+/** Suffix of a variable that names a file holding the value of the variable without it (Docker/Swarm secrets). */
+export const FILE_SUFFIX = "_FILE";
+
 /**
- * Validates the environment. Empty strings count as unset, so defaults apply.
+ * The environment with every `NAME_FILE=/path` replaced by `NAME=<the file's content>`: how Docker
+ * Swarm hands over secrets (files under /run/secrets). The content is used as it is (a secret may
+ * end in a newline on purpose). Setting both NAME and NAME_FILE, or a file that cannot be read, is
+ * an error naming the variable. Variables without the suffix are returned unchanged.
+ */
+export function resolveFileVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  const problems: string[] = [];
+  for (const [key, file] of Object.entries(env)) {
+    if (!key.endsWith(FILE_SUFFIX) || key === FILE_SUFFIX || file === undefined || file === "") continue;
+    const name = key.slice(0, -FILE_SUFFIX.length);
+    delete out[key];
+    if (env[name] !== undefined && env[name] !== "") {
+      problems.push(`${name}: set both as ${name} and as ${key}; set only one`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, "utf8");
+    } catch (err) {
+      problems.push(`${key}=${JSON.stringify(file)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out;
+}
+
+/**
+ * Validates the environment. Empty strings count as unset, so defaults apply; `NAME_FILE`
+ * variables are read first ({@link resolveFileVariables}).
  * @param requireAdminToken the server and `restore --live` need the token; offline CLI commands do not.
  */
-export function loadConfig(env: NodeJS.ProcessEnv, { requireAdminToken = true }: { requireAdminToken?: boolean } = {}): Config {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv, { requireAdminToken = true }: { requireAdminToken?: boolean } = {}): Config {
+  const env = resolveFileVariables(rawEnv);
   const input: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {
     const value = env[key];

@@ -1,7 +1,9 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { ConfigError, loadConfig } from "../src/config";
+import { ConfigError, loadConfig, resolveFileVariables } from "../src/config";
 import { APP_DIR, TOKEN } from "./helpers";
 
 function problems(env: Record<string, string>, opts?: { requireAdminToken?: boolean }): string[] {
@@ -76,5 +78,35 @@ describe("environment", () => {
         "",
       ].join("\n"),
     );
+  });
+});
+
+describe("NAME_FILE variables (Swarm secrets)", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "fleet-file-env-"));
+  const tokenFile = path.join(dir, "ADMIN_TOKEN");
+  writeFileSync(tokenFile, TOKEN);
+
+  test("ADMIN_TOKEN_FILE is read as ADMIN_TOKEN, exactly as the file holds it", () => {
+    expect(loadConfig({ ADMIN_TOKEN_FILE: tokenFile }).adminToken).toBe(TOKEN);
+    writeFileSync(path.join(dir, "nl"), `${TOKEN}\n`);
+    expect(loadConfig({ ADMIN_TOKEN_FILE: path.join(dir, "nl") }).adminToken).toBe(`${TOKEN}\n`);
+  });
+
+  test("any NAME_FILE becomes NAME; other variables are kept; the _FILE variable is dropped", () => {
+    writeFileSync(path.join(dir, "smtp"), "pw");
+    expect(resolveFileVariables({ SMTP_PASSWORD_FILE: path.join(dir, "smtp"), LOG_LEVEL: "warn" })).toEqual({
+      SMTP_PASSWORD: "pw",
+      LOG_LEVEL: "warn",
+    });
+  });
+
+  test.each([
+    [
+      { ADMIN_TOKEN: TOKEN, ADMIN_TOKEN_FILE: "/nonexistent" },
+      ["ADMIN_TOKEN: set both as ADMIN_TOKEN and as ADMIN_TOKEN_FILE; set only one"],
+    ],
+    [{ ADMIN_TOKEN_FILE: "/nonexistent/token" }, ['ADMIN_TOKEN_FILE="/nonexistent/token": cannot be read (ENOENT)']],
+  ])("%o fails with %o", (env, expected) => {
+    expect(problems(env)).toEqual(expected);
   });
 });
