@@ -15,7 +15,7 @@ import {
   envLines,
   STOP_GRACE_SECONDS,
 } from "./instance-inputs";
-import { memoryMegabytes, waitTimeoutSeconds, type InstanceSpec } from "./spec";
+import { memoryMegabytes, waitTimeoutSeconds } from "./spec";
 
 export { APP_PORT, APP_USER, HEALTH_PROBE, STOP_GRACE_SECONDS } from "./instance-inputs";
 

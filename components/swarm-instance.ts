@@ -85,7 +85,8 @@ export function convergeTimeoutSeconds(spec: InstanceSpec): number {
  * Pre-update backup on the swarm: a replicated job constrained to the instance's node runs the
  * app's own `backup create` on the data volume, with the new image, before the service is
  * updated (the service depends on this command; a failure stops the update). The job's task state
- * is the result: `Complete`, or the update stops with its logs. On a first deploy (no service yet)
+ * is the result: `complete`, or the update stops with its logs (a job that has not finished in 10
+ * minutes fails too). On a first deploy (no service yet)
  * an empty volume is fine (`--if-exists`); once the service exists the database must be on the
  * node, so a changed `fleet:placement` whose node holds no restored copy fails here, before the
  * service moves to an empty volume (docs/swarm.md: moving an instance).
@@ -96,18 +97,28 @@ export const SWARM_PRE_UPDATE_BACKUP_SCRIPT = [
   'from=${prev% *}; was=${prev#* }; ifexists=""',
   '[ -n "$prev" ] || ifexists="--if-exists"',
   'job="$FLEET_SERVICE-pre-update-$(date +%s)"',
-  'docker service create --quiet --detach=false --name "$job" --mode replicated-job --restart-condition none \\',
-  '  --constraint "node.hostname==$FLEET_NODE" --label fleet.managed=true --label "fleet.stack=$FLEET_STACK" \\',
-  `  --label "fleet.instance=$FLEET_INSTANCE" --label fleet.role=job --user ${APP_USER} --read-only \\`,
-  "  --mount type=tmpfs,dst=/tmp --cap-drop ALL \\",
+  'labels="fleet.managed=true fleet.stack=$FLEET_STACK fleet.instance=$FLEET_INSTANCE fleet.role=job"',
+  'set --; for l in $labels; do set -- "$@" --label "$l" --container-label "$l"; done',
+  'docker service create --quiet --detach --name "$job" --mode replicated-job --restart-condition none "$@" \\',
+  `  --constraint "node.hostname==$FLEET_NODE" --user ${APP_USER} --read-only --mount type=tmpfs,dst=/tmp --cap-drop ALL \\`,
   `  -e "APP_NAME=$FLEET_INSTANCE" -e DATA_DIR=${DATA_DIR} -e BACKUP_DIR=${BACKUP_DIR} \\`,
-  `  --mount "type=volume,src=$FLEET_DATA_VOLUME,dst=${DATA_DIR}" --mount "$FLEET_BACKUPS_MOUNT,dst=${BACKUP_DIR}" \\`,
+  `  --mount "$FLEET_DATA_MOUNT,dst=${DATA_DIR}" --mount "$FLEET_BACKUPS_MOUNT,dst=${BACKUP_DIR}" \\`,
   '  "$FLEET_IMAGE" node dist/cli.js backup create --reason pre-update --from "${from:-none}" --to "$FLEET_VERSION" $ifexists \\',
-  "  >/dev/null 2>&1 || true",
-  "state=$(docker service ps \"$job\" --format '{{.CurrentState}}' | head -n 1)",
+  "  >/dev/null",
+  // Bounded: a job that cannot start (its node is down) fails the update after 10 minutes.
+  'i=0; task=""; state=pending',
+  "while [ $i -lt 600 ]; do",
+  '  task=$(docker service ps -q "$job" | head -n 1)',
+  '  [ -z "$task" ] || state=$(docker inspect --format \'{{.Status.State}}\' "$task")',
+  '  case "$state" in complete | failed | rejected | shutdown | orphaned) break ;; esac',
+  "  sleep 1; i=$((i + 1))",
+  "done",
+  'cid=$([ -z "$task" ] || docker inspect --format \'{{if .Status.ContainerStatus}}{{.Status.ContainerStatus.ContainerID}}{{end}}\' "$task")',
   'logs=$(docker service logs --raw "$job" 2>&1 || true)',
   'docker service rm "$job" >/dev/null',
-  'case "$state" in Complete*) echo "$logs"; exit 0 ;; esac',
+  // A finished job's container stays on its node; removed here when that node is this engine.
+  '[ -z "$cid" ] || docker rm "$cid" >/dev/null 2>&1 || true',
+  '[ "$state" = complete ] && { echo "$logs"; exit 0; }',
   'echo "pre-update backup of instance $FLEET_INSTANCE on node $FLEET_NODE failed ($state): $logs" >&2',
   'if [ -n "$prev" ] && [ "$was" != "$FLEET_NODE" ]; then',
   '  echo "instance $FLEET_INSTANCE moves from node $was to $FLEET_NODE: restore its data there first (docs/swarm.md), or set fleet:placement.$FLEET_INSTANCE back to $was" >&2',
@@ -186,8 +197,15 @@ export class SwarmInstance extends InstanceComponent {
         ? volumeMount(dockerName.backups, BACKUP_DIR, "backups")
         : { type: "bind", source: backupHostDir(args.backupDir, name), target: BACKUP_DIR };
     const backups = args.backupDir === undefined ? dockerName.backups : backupHostDir(args.backupDir, name);
+    // The job's mounts, as `docker service create --mount` takes them: the job may be the first to
+    // create the volumes on the node, so they carry the same labels.
+    const volumeFlag = (source: string, role: "data" | "backups") =>
+      [
+        `type=volume,src=${source}`,
+        ...fleetLabels({ stack, role, instance: name }).map((l) => `volume-label=${l.label}=${l.value}`),
+      ].join(",");
     const backupsMountFlag =
-      args.backupDir === undefined ? `type=volume,src=${dockerName.backups}` : `type=bind,src=${backups}`;
+      args.backupDir === undefined ? volumeFlag(dockerName.backups, "backups") : `type=bind,src=${backups}`;
 
     const secretEnv = { ...(args.secretEnv ?? {}) };
     if (secretEnv["ADMIN_TOKEN"] === undefined) {
@@ -233,7 +251,11 @@ export class SwarmInstance extends InstanceComponent {
         create: SWARM_PRE_UPDATE_BACKUP_SCRIPT,
         // A new version, image or node re-runs the backup (command adds replaceOnChanges triggers[*]).
         triggers: [version, args.image, node],
-        environment: { ...commandEnv, FLEET_DATA_VOLUME: dockerName.data, FLEET_BACKUPS_MOUNT: backupsMountFlag },
+        environment: {
+          ...commandEnv,
+          FLEET_DATA_MOUNT: volumeFlag(dockerName.data, "data"),
+          FLEET_BACKUPS_MOUNT: backupsMountFlag,
+        },
       },
       { ...self, dependsOn: [...(args.after ?? [])] },
     );

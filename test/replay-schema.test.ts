@@ -21,6 +21,8 @@ const ARGS: Readonly<Record<string, readonly [pkg: string, file: string, iface: 
   "docker:index/volume:Volume": ["@pulumi/docker", "volume.d.ts", "VolumeArgs"],
   "docker:index/remoteImage:RemoteImage": ["@pulumi/docker", "remoteImage.d.ts", "RemoteImageArgs"],
   "docker:index/image:Image": ["@pulumi/docker", "image.d.ts", "ImageArgs"],
+  "docker:index/service:Service": ["@pulumi/docker", "service.d.ts", "ServiceArgs"],
+  "docker:index/secret:Secret": ["@pulumi/docker", "secret.d.ts", "SecretArgs"],
   "pulumi:providers:docker": ["@pulumi/docker", "provider.d.ts", "ProviderArgs"],
   "command:local:Command": ["@pulumi/command", "local/command.d.ts", "CommandArgs"],
   "random:index/randomPassword:RandomPassword": ["@pulumi/random", "randomPassword.d.ts", "RandomPasswordArgs"],
@@ -89,8 +91,8 @@ export function notAccepted(render: RenderResult, accepted: Readonly<Record<stri
 describe("the replayer's inputs", () => {
   let renders: RenderResult[];
   beforeAll(async () => {
-    // The examples (backups volume, generated tokens) and a variant with a backup host
-    // directory, a Docker host, a domain, backups off and a registry image.
+    // The examples (backups volume, generated tokens), a variant with a backup host directory, a
+    // Docker host, a domain, backups off and a registry image, and the examples on a swarm.
     const dir = fs.mkdtempSync(path.join(ROOT, "node_modules", ".fleet-schema-"));
     fs.writeFileSync(path.join(dir, "a.yaml"), "port: 5001\ndomain: a.example.com\nbackup:\n  enabled: false\n");
     fs.writeFileSync(path.join(dir, "b.yaml"), "port: 5002\nversion: 1.0.0\n");
@@ -103,6 +105,14 @@ describe("the replayer's inputs", () => {
           "fleet:backupDir": "/srv/fleet-backups",
           "fleet:dockerHost": "unix:///run/docker.sock",
           "fleet:image": "ghcr.io/example/fleet-app",
+        },
+      }),
+      await render({
+        config: {
+          "fleet:image": "ghcr.io/example/fleet-app",
+          "fleet:target": "swarm",
+          "fleet:placement": JSON.stringify({ "*": "node-1" }),
+          "fleet:secretEnv": JSON.stringify({ projects: { SMTP_PASSWORD: "pw" } }),
         },
       }),
     ];

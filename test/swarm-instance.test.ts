@@ -190,8 +190,13 @@ describe("SwarmInstance", () => {
         FLEET_NODE: "node-1",
         FLEET_VERSION: "1.0.0",
         FLEET_IMAGE: IMAGE,
-        FLEET_DATA_VOLUME: "fleet-dev-homebrews-data",
-        FLEET_BACKUPS_MOUNT: "type=volume,src=fleet-dev-homebrews-backups",
+        // The job may create the volumes on the node: with the labels the services give them.
+        FLEET_DATA_MOUNT:
+          "type=volume,src=fleet-dev-homebrews-data,volume-label=fleet.instance=homebrews," +
+          "volume-label=fleet.managed=true,volume-label=fleet.role=data,volume-label=fleet.stack=dev",
+        FLEET_BACKUPS_MOUNT:
+          "type=volume,src=fleet-dev-homebrews-backups,volume-label=fleet.instance=homebrews," +
+          "volume-label=fleet.managed=true,volume-label=fleet.role=backups,volume-label=fleet.stack=dev",
       },
     });
     expect(backup.options.replaceOnChanges).toEqual(["triggers[*]"]);

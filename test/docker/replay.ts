@@ -31,6 +31,7 @@ import { basename, join } from "node:path";
 import type { RenderedResource, RenderResult as Render } from "../../ops/commands/render";
 import { promisify } from "node:util";
 import { containerDrift, describeDrift, volumeDrift, type ContainerInspect, type VolumeInspect } from "./read-back";
+import { serviceDrift, serviceSpec, type ServiceInspect } from "./service-spec";
 
 const run = promisify(execFile);
 
@@ -44,6 +45,11 @@ interface Live {
   readonly outputs: Record<string, unknown>;
   /** The error of a create that left the resource behind (init errors): the next apply replaces it. */
   readonly initError?: string;
+  /**
+   * The error of a failed in-place update (a service Swarm rolled back): the state holds the new
+   * inputs while the engine runs the old spec, so the drift check skips it until an update succeeds.
+   */
+  readonly failedUpdate?: string;
 }
 
 /** A timestamped record of each engine step, for the roll benchmark and for assertions. */
@@ -190,6 +196,60 @@ export const ACCEPTED_INPUTS: Readonly<Record<string, InputTree>> = {
     buildOnPreview: true,
     build: { context: true, dockerfile: true, builderVersion: true, args: "map", platform: true },
   },
+  "docker:index/service:Service": {
+    name: true,
+    labels: LABEL,
+    mode: { replicated: { replicas: true } },
+    taskSpec: {
+      containerSpec: {
+        image: true,
+        env: "map",
+        labels: LABEL,
+        args: true,
+        commands: true,
+        user: true,
+        readOnly: true,
+        capDrops: true,
+        stopGracePeriod: true,
+        healthcheck: { tests: true, interval: true, timeout: true, startPeriod: true, retries: true },
+        mounts: {
+          type: true,
+          source: true,
+          target: true,
+          readOnly: true,
+          volumeOptions: { labels: LABEL },
+          tmpfsOptions: { sizeBytes: true },
+        },
+        secrets: { secretId: true, secretName: true, fileName: true, fileUid: true, fileGid: true, fileMode: true },
+      },
+      resources: { limits: { nanoCpus: true, memoryBytes: true }, reservation: { nanoCpus: true, memoryBytes: true } },
+      restartPolicy: { condition: true, delay: true, maxAttempts: true, window: true },
+      placement: { constraints: true },
+      logDriver: { name: true, options: "map" },
+    },
+    endpointSpec: {
+      mode: true,
+      ports: { name: true, protocol: true, targetPort: true, publishedPort: true, publishMode: true },
+    },
+    updateConfig: {
+      parallelism: true,
+      delay: true,
+      failureAction: true,
+      monitor: true,
+      maxFailureRatio: true,
+      order: true,
+    },
+    rollbackConfig: {
+      parallelism: true,
+      delay: true,
+      failureAction: true,
+      monitor: true,
+      maxFailureRatio: true,
+      order: true,
+    },
+    convergeConfig: { delay: true, timeout: true },
+  },
+  "docker:index/secret:Secret": { name: true, data: true, labels: LABEL },
   // The replayer talks to the engine DOCKER_HOST names; a provider's host must be that one.
   "pulumi:providers:docker": { host: true },
   "command:local:Command": {
@@ -530,12 +590,15 @@ export class Replayer {
   async checkDrift(): Promise<void> {
     const lines: string[] = [];
     for (const l of this.live.values()) {
-      if (l.initError !== undefined) continue;
+      if (l.initError !== undefined || l.failedUpdate !== undefined) continue;
       const planned = { ...l.inputs, name: l.inputs.name ?? l.outputs.name };
       const ignore = l.resource.options.ignoreChanges;
       if (l.resource.type === "docker:index/container:Container") {
         const inspect = (await engineApi("GET", `/containers/${l.outputs.id as string}/json`)) as ContainerInspect;
         lines.push(...describeDrift(l.resource.name, containerDrift(inspect, planned, ignore)));
+      } else if (l.resource.type === "docker:index/service:Service") {
+        const inspect = (await engineApi("GET", `/services/${l.outputs.id as string}`)) as ServiceInspect;
+        lines.push(...serviceDrift(inspect, l.inputs).map((d) => `${l.resource.name}: ${d}`));
       } else if (l.resource.type === "docker:index/volume:Volume") {
         const inspect = (await engineApi(
           "GET",
@@ -585,6 +648,22 @@ export class Replayer {
     if (r.type === "docker:index/volume:Volume") {
       throw new Error(`replayer: volume ${r.name} would be replaced; a data volume must never change`);
     }
+    if (r.type === "docker:index/service:Service" && !replaceAnyway && old.inputs.name === inputs.name) {
+      // An in-place update (the service's inputs are not ForceNew, but its name). When it fails,
+      // the Terraform SDK still saves the planned values (helper/schema: Update's state is kept
+      // unless the resource sets Partial), so the state claims the new spec: modelled here.
+      this.live.set(r.name, { resource: r, inputs, outputs: old.outputs });
+      try {
+        await this.updateService(old.outputs.id as string, inputs);
+      } catch (e) {
+        const message = (e as Error).message;
+        this.live.set(r.name, { resource: r, inputs, outputs: old.outputs, failedUpdate: message });
+        this.event("failed", r, message.split("\n")[0]);
+        throw new ReplayError(`${r.name}: ${message}`, r.name);
+      }
+      this.event("update", r);
+      return undefined;
+    }
     // Replacement. Containers are delete-before-replace unless the program says otherwise.
     const dbr =
       r.type === "docker:index/container:Container"
@@ -631,6 +710,10 @@ export class Replayer {
         return await this.useImage(r, inputs);
       case "command:local:Command":
         return await this.runCommand(r, inputs, inputs.create as string | undefined);
+      case "docker:index/secret:Secret":
+        return await this.createSecret(inputs);
+      case "docker:index/service:Service":
+        return await this.createService(inputs);
       case "pulumi:providers:docker": {
         const engine = process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock";
         if (inputs.host !== undefined && inputs.host !== engine)
@@ -645,6 +728,84 @@ export class Replayer {
         };
       default:
         throw new Error(`replayer: resource type ${r.type} is not supported`);
+    }
+  }
+
+  /** resourceDockerSecretCreate: the data is base64 and is decoded before it is sent. */
+  private async createSecret(inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const args = ["secret", "create"];
+    for (const l of (inputs.labels as Record<string, unknown>[] | undefined) ?? [])
+      args.push("--label", `${l.label as string}=${l.value as string}`);
+    const data = Buffer.from(inputs.data as string, "base64").toString("utf8");
+    const id = await docker([...args, inputs.name as string, "-"], data);
+    return { id, name: inputs.name };
+  }
+
+  /**
+   * resourceDockerServiceCreate: create, then with convergeConfig wait until every task is
+   * running; a service that does not converge in time is deleted again and the create fails.
+   */
+  private async createService(inputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const created = (await engineApi("POST", "/services/create", serviceSpec(inputs))) as { ID: string };
+    const converge = inputs.convergeConfig as Record<string, string> | undefined;
+    if (converge) {
+      try {
+        await this.waitConverged(created.ID, converge, false);
+      } catch (e) {
+        await this.removeService(created.ID, inputs);
+        throw e;
+      }
+    }
+    return { id: created.ID, name: inputs.name };
+  }
+
+  /** resourceDockerServiceUpdate: the new spec at the service's version, then the update's outcome. */
+  private async updateService(id: string, inputs: Record<string, unknown>): Promise<void> {
+    const current = (await engineApi("GET", `/services/${id}`)) as { Version: { Index: number } };
+    await engineApi("POST", `/services/${id}/update?version=${current.Version.Index}`, serviceSpec(inputs));
+    const converge = inputs.convergeConfig as Record<string, string> | undefined;
+    if (converge) await this.waitConverged(id, converge, true);
+  }
+
+  /**
+   * The provider's refresh functions (resource_docker_service_funcs.go): an update is done when
+   * UpdateStatus is `completed`; `rollback_completed`, `paused` and `rollback_paused` fail with
+   * the status message; otherwise (and for a create) every task with desired state `running`
+   * must be running. A timeout fails with "did not converge".
+   */
+  private async waitConverged(id: string, converge: Record<string, string>, update: boolean): Promise<void> {
+    const timeoutMs = durationNs(converge.timeout ?? "3m") / 1e6;
+    await new Promise((res) => setTimeout(res, Math.min(durationNs(converge.delay ?? "7s") / 1e6, 2000)));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const service = (await engineApi("GET", `/services/${id}`)) as ServiceInspect;
+      const status = service.UpdateStatus;
+      if (update && status?.State) {
+        if (status.State === "completed") return;
+        if (status.State === "rollback_completed")
+          throw new Error(`service rollback completed: ${status.Message ?? ""}`);
+        if (status.State === "paused") throw new Error(`service update paused: ${status.Message ?? ""}`);
+        if (status.State === "rollback_paused") throw new Error(`service rollback paused: ${status.Message ?? ""}`);
+      } else {
+        const filters = encodeURIComponent(JSON.stringify({ service: [id], "desired-state": ["running"] }));
+        const tasks = (await engineApi("GET", `/tasks?filters=${filters}`)) as { Status: { State: string } }[];
+        if (tasks.length > 0 && tasks.every((t) => t.Status.State === "running")) return;
+      }
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    throw new Error(`Service with ID (${id}) did not converge after ${converge.timeout ?? "3m"}`);
+  }
+
+  /** deleteService: remove the service, then wait up to stopGracePeriod for its containers to go. */
+  private async removeService(id: string, inputs: Record<string, unknown>): Promise<void> {
+    await docker(["service", "rm", id]);
+    const grace = ((inputs.taskSpec as { containerSpec?: { stopGracePeriod?: string } }).containerSpec
+      ?.stopGracePeriod ?? "0s") as string;
+    const deadline = Date.now() + durationNs(grace) / 1e6 + 5000;
+    while (Date.now() < deadline) {
+      const left = await docker(["ps", "-aq", "--filter", `label=com.docker.swarm.service.id=${id}`]);
+      if (left === "") return;
+      await new Promise((res) => setTimeout(res, 250));
     }
   }
 
@@ -778,6 +939,12 @@ export class Replayer {
         return;
       case "docker:index/volume:Volume":
         await docker(["volume", "rm", outputs.name as string]);
+        return;
+      case "docker:index/secret:Secret":
+        await docker(["secret", "rm", outputs.id as string]);
+        return;
+      case "docker:index/service:Service":
+        await this.removeService(outputs.id as string, inputs);
         return;
       case "command:local:Command":
         // Delete runs with the state's inputs and outputs (commandController.go Delete).
