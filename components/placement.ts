@@ -28,10 +28,14 @@ function placeCommand(instance: string): string {
 
 /**
  * Every problem between the target keys of the stack config and the fleet, one line each:
- * with `swarm`, a registry image, a node for every instance and no `domain` (no proxy serves it);
+ * with `swarm`, a registry image, a node for every instance, no `domain` (no proxy serves it) and
+ * no `fleet:offsite` (not wired for nodes yet);
  * with `docker`, no placement. Entries that name no instance are refused on both targets.
  */
-export function targetProblems(config: Pick<StackConfig, "target" | "image" | "placement">, fleet: Fleet): string[] {
+export function targetProblems(
+  config: Pick<StackConfig, "target" | "image" | "placement" | "offsite">,
+  fleet: Fleet,
+): string[] {
   const problems: string[] = [];
   const names = fleet.instances.map((i) => i.name);
   for (const key of Object.keys(config.placement)) {

@@ -77,6 +77,30 @@ describe("targetProblems", () => {
           "remove it and point the domain at a node, or use fleet:target docker",
       ],
     ],
+    [
+      "off-site copies on the swarm target",
+      {
+        target: "swarm",
+        image: REGISTRY,
+        placement: { "*": "n1" },
+        offsite: {
+          repository: "/srv/restic",
+          password: "pw",
+          keepDaily: 7,
+          keepWeekly: 4,
+          keepMonthly: 12,
+          intervalSeconds: 60,
+          check: "0 4 * * 0",
+          prune: "30 4 * * *",
+          env: {},
+        },
+      },
+      TWO,
+      [
+        "fleet:offsite: not wired for fleet:target swarm yet (each node holds its instances' backups); remove it, " +
+          "or use fleet:target docker",
+      ],
+    ],
   ] as const)("%s", (_what, config, f, expected) => {
     expect(targetProblems(config, f)).toEqual(expected);
   });
