@@ -193,7 +193,7 @@ describe("hygiene in every workflow", () => {
         .filter((s) => action(s) === "actions/checkout")
         .map((s) => [f, s.with?.["persist-credentials"]]),
     );
-    expect(checkouts.length).toBe(8);
+    expect(checkouts.length).toBe(9);
     expect(checkouts.filter(([, p]) => p !== false)).toEqual([]);
   });
 
@@ -207,7 +207,7 @@ describe("hygiene in every workflow", () => {
           cache: s.with?.cache,
         }));
     });
-    expect(nodes.length).toBe(5);
+    expect(nodes.length).toBe(6);
     expect(new Set(nodes.map((n) => JSON.stringify(n)))).toEqual(
       new Set([JSON.stringify({ version: "24", cache: "npm" })]),
     );
@@ -375,6 +375,50 @@ describe("ci.yml", () => {
       const fixture = readFileSync(join(ROOT, "test/fixtures/workflows/e2e-pinned.yaml"), "utf8");
       expect(fixture.split("\n").filter((l) => /^version: .*/.test(l))).toEqual(['version: "1.0.0"']);
       expect(parse(fixture)).toEqual({ title: "E2E pinned", port: 5003, version: "1.0.0" });
+    });
+  });
+
+  describe("e2e-swarm", () => {
+    const job = ci.jobs["e2e-swarm"] as Job;
+    const steps = job.steps ?? [];
+    const index = (text: string): number => {
+      const i = steps.findIndex((s) => (s.run ?? "").includes(text));
+      if (i < 0) throw new Error(`e2e-swarm has no step that runs ${text}`);
+      return i;
+    };
+
+    test("makes a swarm and a registry, deploys with fleet:target swarm, bumps, rolls back, destroys: in that order", () => {
+      expect(stepsUsing(job, "pulumi/actions").map((s) => s.with ?? null)).toEqual([null]);
+      expect(job.needs).toBe("test");
+      const order = [
+        index("docker swarm init"),
+        index('docker push --quiet "$REGISTRY/fleet-app:$v"'),
+        index("pulumi config set fleet:target swarm"),
+        index(`e2e-assert-fleet.mjs "$FIRST_VERSION" "$PINNED" "$FIRST_VERSION"`),
+        index(`pulumi config set fleet:version "$NEXT_VERSION"`),
+        index(`e2e-assert-fleet.mjs "$NEXT_VERSION" "$PINNED" "$FIRST_VERSION"`),
+        steps.findIndex((s) => s.name === "Roll back to the first version"),
+        steps.findLastIndex((s) => (s.run ?? "").includes(`e2e-assert-fleet.mjs "$FIRST_VERSION"`)),
+        index(`pulumi destroy --yes --skip-preview --stack "$STACK"`),
+        steps.findLastIndex((s) => (s.run ?? "").includes("e2e-assert-volumes.sh")),
+      ];
+      for (let i = 1; i < order.length; i++) expect(order[i]).toBeGreaterThan(order[i - 1] as number);
+      const deploy = steps[index("pulumi config set fleet:target swarm")]?.run ?? "";
+      expect(deploy).toContain(`pulumi config set fleet:image "$REGISTRY/fleet-app"`);
+      expect(deploy).toContain(`pulumi config set --path 'fleet:placement.*' "$NODE"`);
+      const rollback = steps.find((s) => s.name === "Roll back to the first version")?.run ?? "";
+      expect(rollback.indexOf(`pulumi config set fleet:version "$FIRST_VERSION"`)).toBeGreaterThanOrEqual(0);
+      expect(rollback.indexOf(`pulumi up --yes`)).toBeGreaterThan(rollback.indexOf("pulumi config set"));
+    });
+
+    test("a second up changes nothing after the first up and after the roll", () => {
+      const preview = `pulumi preview --expect-no-changes --diff --stack "$STACK"`;
+      expect(steps.filter((s) => s.run?.trim() === preview).length).toBe(2);
+    });
+
+    test("the swarm tier runs with the routing mesh, which must drop no request", () => {
+      const tier = steps[index("npm run test:docker -- test/docker/swarm.test.ts")]!;
+      expect(tier.env).toMatchObject({ FLEET_SWARM_MESH: "1" });
     });
   });
 });
