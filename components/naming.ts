@@ -38,6 +38,9 @@ export function dockerNames(stack: string, instance: string) {
   } as const;
 }
 
+/** The instance names that are Swarm service names (a namespace apart from volumes and containers). */
+const SERVICE_KEYS: ReadonlySet<string> = new Set(["service", "backupService"]);
+
 /** What each of an instance's Docker names is, for messages. */
 const INSTANCE_NAME_ROLES: Record<keyof ReturnType<typeof dockerNames>, string> = {
   data: "data volume",
@@ -122,9 +125,10 @@ export const DOCKER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 export function dockerNameProblems(stack: string, instances: readonly { name: string; file: string }[]): string[] {
   const problems: string[] = [];
   const owners = new Map<string, string>();
-  const claim = (name: string, what: string, file?: string) => {
+  // Swarm services are a namespace of their own: a service may share a volume's or container's name.
+  const claim = (name: string, what: string, file?: string, namespace = "") => {
     const prefix = file === undefined ? `stack ${stack}` : file;
-    const taken = owners.get(name);
+    const taken = owners.get(`${namespace}${name}`);
     if (!DOCKER_NAME_PATTERN.test(name)) {
       problems.push(`${prefix}: the Docker name ${JSON.stringify(name)} (${what}) is not valid for Docker`);
     } else if (taken !== undefined) {
@@ -133,7 +137,7 @@ export function dockerNameProblems(stack: string, instances: readonly { name: st
           (file === undefined ? "choose another stack name" : "choose another instance name"),
       );
     } else {
-      owners.set(name, file === undefined ? what : `the ${what} of ${file}`);
+      owners.set(`${namespace}${name}`, file === undefined ? what : `the ${what} of ${file}`);
     }
   };
   const stackNames = stackDockerNames(stack);
@@ -143,7 +147,7 @@ export function dockerNameProblems(stack: string, instances: readonly { name: st
   for (const { name, file } of instances) {
     const names = dockerNames(stack, name);
     for (const key of Object.keys(names) as (keyof typeof names)[]) {
-      claim(names[key], INSTANCE_NAME_ROLES[key], file);
+      claim(names[key], INSTANCE_NAME_ROLES[key], file, SERVICE_KEYS.has(key) ? "service:" : "");
     }
   }
   return problems;

@@ -294,6 +294,18 @@ describe("secrets by name and by value", () => {
 });
 
 describe("one rule for every derived Docker name", () => {
+  test("two instances whose swarm service names meet are refused; a service may share a volume's name", () => {
+    expect(
+      dockerNameProblems("dev", [
+        { name: "shop", file: "instances/shop.yaml" },
+        { name: "shop-backup", file: "instances/shop-backup.yaml" },
+      ]),
+    ).toEqual([
+      "instances/shop-backup.yaml: the Docker name fleet-dev-shop-backup (swarm service) is already the swarm " +
+        "backup service of instances/shop.yaml; choose another instance name",
+    ]);
+  });
+
   test("an instance named proxy would take the proxy's data volume", () => {
     expect(dockerNameProblems("dev", [{ name: "proxy", file: "instances/proxy.yaml" }])).toEqual([
       "instances/proxy.yaml: the Docker name fleet-dev-proxy-data (data volume) is already the proxy's data volume " +
@@ -303,7 +315,11 @@ describe("one rule for every derived Docker name", () => {
 
   test("every stack-wide name is reserved by construction: an instance deriving it is refused", () => {
     const stack = "dev";
-    const instanceSuffixes = Object.values(dockerNames(stack, "NAME")).map((n) => n.slice(n.indexOf("NAME") + 4));
+    // Service names are a namespace of their own (no stack-wide service exists).
+    const objects = Object.entries(dockerNames(stack, "NAME")).filter(
+      ([k]) => k !== "service" && k !== "backupService",
+    );
+    const instanceSuffixes = objects.map(([, n]) => n).map((n) => n.slice(n.indexOf("NAME") + 4));
     const clashes = Object.values(stackDockerNames(stack)).flatMap((taken) =>
       instanceSuffixes
         .filter((suffix) => taken.endsWith(suffix) && taken.startsWith(`fleet-${stack}-`))

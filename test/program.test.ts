@@ -79,6 +79,8 @@ describe("render shape", () => {
       "fleet:instancesDir": "instances",
       "fleet:proxyAdminPort": "2019",
       "fleet:proxyImage": "caddy:2",
+      "fleet:publishMode": "ingress",
+      "fleet:target": "docker",
       "fleet:version": "1.0.0",
     });
     expect(examples.outputs).toEqual({
