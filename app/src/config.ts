@@ -105,17 +105,19 @@ const SECRET_VARS = new Set(["ADMIN_TOKEN", "STATUS_TOKEN", "NOTIFY_URL"]);
 export const FILE_SUFFIX = "_FILE";
 
 /**
- * The environment with every `NAME_FILE=/path` replaced by `NAME=<the file's content>`: how Docker
- * Swarm hands over secrets (files under /run/secrets). The content is used as it is (a secret may
- * end in a newline on purpose). Setting both NAME and NAME_FILE, or a file that cannot be read, is
- * an error naming the variable. Variables without the suffix are returned unchanged.
+ * The environment with `NAME_FILE=/path` replaced by `NAME=<the file's content>` for the app's own
+ * variables (the keys of {@link envSchema}): how Docker Swarm hands over secrets (files under
+ * /run/secrets). Other `*_FILE` variables (a host's SSL_CERT_FILE, a user's SMTP_PASSWORD_FILE)
+ * are left as they are. The content is used as it is. Setting both NAME and NAME_FILE, or a file
+ * that cannot be read, is an error naming the variable.
  */
 export function resolveFileVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
   const problems: string[] = [];
   for (const [key, file] of Object.entries(env)) {
-    if (!key.endsWith(FILE_SUFFIX) || key === FILE_SUFFIX || file === undefined || file === "") continue;
+    if (!key.endsWith(FILE_SUFFIX) || file === undefined || file === "") continue;
     const name = key.slice(0, -FILE_SUFFIX.length);
+    if (!(name in envSchema.shape)) continue;
     delete out[key];
     if (env[name] !== undefined && env[name] !== "") {
       problems.push(`${name}: set both as ${name} and as ${key}; set only one`);

@@ -92,11 +92,17 @@ describe("NAME_FILE variables (Swarm secrets)", () => {
     expect(loadConfig({ ADMIN_TOKEN_FILE: path.join(dir, "nl") }).adminToken).toBe(`${TOKEN}\n`);
   });
 
-  test("any NAME_FILE becomes NAME; other variables are kept; the _FILE variable is dropped", () => {
-    writeFileSync(path.join(dir, "smtp"), "pw");
-    expect(resolveFileVariables({ SMTP_PASSWORD_FILE: path.join(dir, "smtp"), LOG_LEVEL: "warn" })).toEqual({
-      SMTP_PASSWORD: "pw",
+  test("only the app's own variables are read from files; other *_FILE variables are left alone", () => {
+    writeFileSync(path.join(dir, "level"), "warn");
+    const env = {
+      LOG_LEVEL_FILE: path.join(dir, "level"),
+      SMTP_PASSWORD_FILE: "/run/secrets/SMTP_PASSWORD",
+      TF_CLI_CONFIG_FILE: "/nonexistent/.terraformrc",
+    };
+    expect(resolveFileVariables(env)).toEqual({
       LOG_LEVEL: "warn",
+      SMTP_PASSWORD_FILE: "/run/secrets/SMTP_PASSWORD",
+      TF_CLI_CONFIG_FILE: "/nonexistent/.terraformrc",
     });
   });
 
