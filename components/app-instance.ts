@@ -103,13 +103,15 @@ export class AppInstance extends InstanceComponent {
   public readonly preUpdateBackup: command.local.Command;
   /** The scheduled-backup sidecar; undefined when `backup.enabled` is false. */
   public readonly backupJob: docker.Container | undefined;
+  /** The read-only token of `GET /api/status` (secret); undefined unless `statusToken` is set. */
+  public readonly statusToken: pulumi.Output<string> | undefined;
   /** The generated admin token; undefined when `fleet:secretEnv` sets ADMIN_TOKEN. */
   public readonly adminToken: random.RandomPassword | undefined;
   /** The proxy route command. */
   public readonly route: command.local.Command;
 
   constructor(name: string, args: AppInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("fleet:index:AppInstance", name, args, opts);
+    super("fleet:index:AppInstance", name, {}, opts);
     const self = { parent: this };
     const { spec, stack, version } = args;
     const names = logicalNames(name);
@@ -149,6 +151,7 @@ export class AppInstance extends InstanceComponent {
       this.adminToken = undefined;
       adminToken = givenToken;
     }
+    this.statusToken = this.createStatusToken(name, args);
 
     const dockerHostEnv: Record<string, string> = args.dockerHost !== undefined ? { DOCKER_HOST: args.dockerHost } : {};
 

@@ -50,28 +50,23 @@ export interface InstanceOutputs {
   readonly backups: pulumi.Output<string>;
 }
 
-/**
- * An instance component of either target: its status token (created first, as every target's app
- * gets it the same way) and its outputs, set and registered last by {@link finish}.
- */
+/** An instance component of either target: its outputs, set and registered last by {@link finish}. */
 export abstract class InstanceComponent extends pulumi.ComponentResource implements InstanceOutputs {
   public readonly url!: pulumi.Output<string>;
   public readonly version!: pulumi.Output<string>;
   public readonly image!: pulumi.Output<string>;
   public readonly dataVolume!: pulumi.Output<string>;
   public readonly backups!: pulumi.Output<string>;
-  /** The read-only token of `GET /api/status` (secret); undefined unless `statusToken` is set. */
-  public readonly statusToken: pulumi.Output<string> | undefined;
 
-  constructor(type: string, name: string, args: InstanceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(type, name, {}, opts);
-    this.statusToken =
-      args.statusToken === true
-        ? pulumi.secret(
-            new random.RandomPassword(logicalNames(name).statusToken, { length: 32, special: false }, { parent: this })
-              .result,
-          )
-        : undefined;
+  /** The app's read-only STATUS_TOKEN (a generated secret) when `args.statusToken` is set, else undefined. */
+  protected createStatusToken(name: string, args: InstanceArgs): pulumi.Output<string> | undefined {
+    if (args.statusToken !== true) return undefined;
+    const token = new random.RandomPassword(
+      logicalNames(name).statusToken,
+      { length: 32, special: false },
+      { parent: this },
+    );
+    return pulumi.secret(token.result);
   }
 
   /**

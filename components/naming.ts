@@ -180,7 +180,8 @@ export function backupHostDir(backupDir: string, instance: string): string {
 }
 
 /** What a label is for: `fleet.role`. */
-export type Role = "app" | "backup" | "proxy" | "data" | "backups" | "sockets" | "offsite" | "dashboard" | "secret" | "job";
+export type Role =
+  "app" | "backup" | "proxy" | "data" | "backups" | "sockets" | "offsite" | "dashboard" | "secret" | "job";
 
 /** A Docker label as the docker provider takes it. */
 export interface Label {

@@ -29,11 +29,11 @@ function placeCommand(instance: string): string {
 /**
  * Every problem between the target keys of the stack config and the fleet, one line each:
  * with `swarm`, a registry image, a node for every instance, no `domain` (no proxy serves it) and
- * no `fleet:offsite` (not wired for nodes yet);
+ * no `fleet:offsite` (not wired for nodes yet), no `fleet:dashboardPort` (it reads the proxy's sockets volume);
  * with `docker`, no placement. Entries that name no instance are refused on both targets.
  */
 export function targetProblems(
-  config: Pick<StackConfig, "target" | "image" | "placement" | "offsite">,
+  config: Pick<StackConfig, "target" | "image" | "placement" | "offsite"> & Partial<Pick<StackConfig, "dashboardPort">>,
   fleet: Fleet,
 ): string[] {
   const problems: string[] = [];
@@ -54,6 +54,13 @@ export function targetProblems(
     problems.push(
       "fleet:offsite: not wired for fleet:target swarm yet (each node holds its instances' backups); remove it, " +
         "or use fleet:target docker",
+    );
+  }
+  if (config.dashboardPort !== undefined && config.dashboardPort !== 0) {
+    problems.push(
+      `fleet:dashboardPort: ${config.dashboardPort} cannot be served with fleet:target swarm (the dashboard reads each ` +
+        "instance's unix socket in the proxy's sockets volume, and a swarm runs no proxy); remove it " +
+        "(pulumi config rm fleet:dashboardPort), or use fleet:target docker",
     );
   }
   if (config.image === "build") {

@@ -169,13 +169,15 @@ export class SwarmInstance extends InstanceComponent {
   public readonly converged: command.local.Command;
   /** The scheduled-backup service; undefined when `backup.enabled` is false. */
   public readonly backupService: docker.Service | undefined;
+  /** The read-only token of `GET /api/status` (secret); undefined unless `statusToken` is set. */
+  public readonly statusToken: pulumi.Output<string> | undefined;
   /** The generated admin token; undefined when `fleet:secretEnv` sets ADMIN_TOKEN. */
   public readonly adminToken: random.RandomPassword | undefined;
   /** The Swarm secrets, by variable name. */
   public readonly secrets: Readonly<Record<string, docker.Secret>>;
 
   constructor(name: string, args: SwarmInstanceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("fleet:index:SwarmInstance", name, args, opts);
+    super("fleet:index:SwarmInstance", name, {}, opts);
     const self = { parent: this };
     const { spec, stack, version, node } = args;
     const publishMode = args.publishMode ?? "ingress";
@@ -214,6 +216,7 @@ export class SwarmInstance extends InstanceComponent {
     } else {
       this.adminToken = undefined;
     }
+    this.statusToken = this.createStatusToken(name, args);
     if (this.statusToken !== undefined) secretEnv["STATUS_TOKEN"] = this.statusToken;
     // One Swarm secret per variable, the logical name derived from `prefix`, the Docker name from the service's.
     const swarmSecrets = (prefix: string, service: string, env: Readonly<Record<string, pulumi.Input<string>>>) => {

@@ -101,6 +101,22 @@ describe("targetProblems", () => {
           "or use fleet:target docker",
       ],
     ],
+    [
+      "the dashboard on the swarm target",
+      { target: "swarm", image: REGISTRY, placement: { "*": "n1" }, dashboardPort: 8090 },
+      TWO,
+      [
+        "fleet:dashboardPort: 8090 cannot be served with fleet:target swarm (the dashboard reads each instance's " +
+          "unix socket in the proxy's sockets volume, and a swarm runs no proxy); remove it " +
+          "(pulumi config rm fleet:dashboardPort), or use fleet:target docker",
+      ],
+    ],
+    [
+      "the dashboard on the docker target",
+      { target: "docker", image: "build", placement: {}, dashboardPort: 8090 },
+      TWO,
+      [],
+    ],
   ] as const)("%s", (_what, config, f, expected) => {
     expect(targetProblems(config, f)).toEqual(expected);
   });

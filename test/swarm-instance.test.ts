@@ -250,6 +250,60 @@ describe("SwarmInstance", () => {
     });
   });
 
+  test("statusToken and notify: a STATUS_TOKEN secret for the app, the notify URL a secret of the backup service only", async () => {
+    const url = "https://ntfy.sh/fleet-alerts";
+    const { resources } = await run(
+      () =>
+        new swarm.SwarmInstance(
+          "homebrews",
+          args(spec("port: 5001\n"), { statusToken: true, notify: pulumi.secret(url) }),
+        ),
+    );
+    expect(resources.map((r) => [r.type, r.name])).toEqual([
+      ["fleet:index:SwarmInstance", "homebrews"],
+      ["random:index/randomPassword:RandomPassword", "homebrews-admin-token"],
+      ["random:index/randomPassword:RandomPassword", "homebrews-status-token"],
+      ["docker:index/secret:Secret", "homebrews-secret-admin-token"],
+      ["docker:index/secret:Secret", "homebrews-secret-status-token"],
+      ["command:local:Command", "homebrews-pre-update-backup"],
+      ["docker:index/service:Service", "homebrews-service"],
+      ["command:local:Command", "homebrews-converged"],
+      ["docker:index/secret:Secret", "homebrews-backup-service-secret-notify-url"],
+      ["docker:index/service:Service", "homebrews-backup-service"],
+    ]);
+    const containerSpec = (name: string) =>
+      (find(resources, name).inputs as { taskSpec: { containerSpec: Record<string, unknown> } }).taskSpec.containerSpec;
+    expect(containerSpec("homebrews-service")["env"]).toEqual({
+      APP_NAME: "homebrews",
+      APP_TITLE: "homebrews",
+      PORT: "8080",
+      DATA_DIR: "/data",
+      BACKUP_DIR: "/backups",
+      ADMIN_TOKEN_FILE: "/run/secrets/ADMIN_TOKEN",
+      STATUS_TOKEN_FILE: "/run/secrets/STATUS_TOKEN",
+    });
+    expect(containerSpec("homebrews-backup-service")["env"]).toEqual({
+      APP_NAME: "homebrews",
+      DATA_DIR: "/data",
+      BACKUP_DIR: "/backups",
+      FLEET_STACK: "dev",
+      NOTIFY_URL_FILE: "/run/secrets/NOTIFY_URL",
+    });
+    const notify = find(resources, "homebrews-backup-service-secret-notify-url").inputs;
+    expect(notify["name"]).toBe(`fleet-dev-homebrews-backup-notify-url-${sha12(url)}`);
+    expect(notify["data"]).toBe("[secret]");
+    expect(containerSpec("homebrews-backup-service")["secrets"]).toEqual([
+      {
+        secretId: expect.any(String),
+        secretName: `fleet-dev-homebrews-backup-notify-url-${sha12(url)}`,
+        fileName: "NOTIFY_URL",
+        fileUid: "10001",
+        fileGid: "10001",
+        fileMode: 0o400,
+      },
+    ]);
+  });
+
   test("backup.enabled false: no backup service", async () => {
     const { resources } = await run(
       () => new swarm.SwarmInstance("homebrews", args(spec("port: 5001\nbackup: {enabled: false}\n"))),
