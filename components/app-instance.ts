@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { InstanceComponent, type InstanceArgs } from "./instance-component";
+import { InstanceComponent, notifySettings, type InstanceArgs } from "./instance-component";
 import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
 import { cpusString, goDuration, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
 import { ROUTE_DELETE_SCRIPT, ROUTE_UPSERT_SCRIPT, siteBlock, SOCKETS_DIR, socketDir } from "./proxy-config";
@@ -84,12 +84,14 @@ export const PRE_UPDATE_BACKUP_SCRIPT = [
 ].join("\n");
 
 /**
- * The environment of a container that sends notifications (app/src/notify.ts): the stack's name
- * and `fleet:notify`, kept secret. Empty when notifications are off. Container envs are not read
- * back (resourceDockerContainerRead skips them), so a secret here never drifts.
+ * The environment of a container that sends notifications on a plain Docker host (notifySettings
+ * as env entries): the stack's name and `fleet:notify`, kept secret. Empty when notifications are
+ * off. Container envs are not read back (resourceDockerContainerRead skips them), so a secret here
+ * never drifts.
  */
 export function notifyEnvs(stack: string, notify: pulumi.Input<string> | undefined): pulumi.Input<string>[] {
-  return notify === undefined ? [] : [`FLEET_STACK=${stack}`, pulumi.interpolate`NOTIFY_URL=${pulumi.secret(notify)}`];
+  const { env, secrets } = notifySettings(stack, notify);
+  return [...envLines(env), ...Object.entries(secrets).map(([k, v]) => pulumi.interpolate`${k}=${v}`)];
 }
 
 /**
@@ -230,11 +232,7 @@ export class AppInstance extends InstanceComponent {
         {
           image: args.image,
           command: backupScheduleCommand(spec),
-          envs: [
-            ...envLines(backupEnvironment(name, args.notify !== undefined ? stack : undefined)),
-            // envs are not read back (resourceDockerContainerRead skips them), so a secret here never drifts.
-            ...Object.entries(this.sidecarSecrets(args)).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
-          ],
+          envs: [...envLines(backupEnvironment(name)), ...notifyEnvs(stack, args.notify)],
           volumes,
           healthcheck: SIDECAR_HEALTHCHECK,
           labels: fleetLabels({ stack, role: "backup", instance: name, version }),

@@ -50,6 +50,25 @@ export interface InstanceOutputs {
   readonly backups: pulumi.Output<string>;
 }
 
+/** What a container that sends notifications (app/src/notify.ts) is given; both maps are empty when notifications are off. */
+export interface NotifySettings {
+  /** Plain variables: the stack the notifications name (`FLEET_STACK`). */
+  readonly env: Record<string, string>;
+  /** Secret variables: `fleet:notify` (`NOTIFY_URL`). */
+  readonly secrets: Record<string, pulumi.Output<string>>;
+}
+
+/**
+ * The one definition of a notifier's settings. Each target hands the secrets over in its own way:
+ * env entries on a plain Docker host (app-instance.ts `notifyEnvs`, also the off-site copier's),
+ * Swarm secrets read as `*_FILE` on a swarm (swarm-instance.ts).
+ */
+export function notifySettings(stack: string, notify: pulumi.Input<string> | undefined): NotifySettings {
+  return notify === undefined
+    ? { env: {}, secrets: {} }
+    : { env: { FLEET_STACK: stack }, secrets: { NOTIFY_URL: pulumi.secret(notify) } };
+}
+
 /** An instance component of either target: its outputs, set and registered last by {@link finish}. */
 export abstract class InstanceComponent extends pulumi.ComponentResource implements InstanceOutputs {
   public readonly url!: pulumi.Output<string>;
@@ -67,14 +86,6 @@ export abstract class InstanceComponent extends pulumi.ComponentResource impleme
       { parent: this },
     );
     return pulumi.secret(token.result);
-  }
-
-  /**
-   * The secrets of the backup sidecar, by variable name: `NOTIFY_URL` when notifications are on.
-   * Each target hands them over in its own way (an env entry, a Swarm secret read as `*_FILE`).
-   */
-  protected sidecarSecrets(args: InstanceArgs): Record<string, pulumi.Output<string>> {
-    return args.notify !== undefined ? { NOTIFY_URL: pulumi.secret(args.notify) } : {};
   }
 
   /** Sets the outputs and registers them; the last call of a subclass's constructor. */

@@ -55,12 +55,9 @@ export function appEnvironment(
   };
 }
 
-/**
- * The environment of the backup sidecar and of one-off backup runs. With notifications on (`notifyStack`
- * set), the stack the notifications name; the URL itself is a secret the target adds.
- */
-export function backupEnvironment(name: string, notifyStack?: string): Record<string, string> {
-  return { APP_NAME: name, DATA_DIR, BACKUP_DIR, ...(notifyStack !== undefined ? { FLEET_STACK: notifyStack } : {}) };
+/** The environment of the backup sidecar (the target adds the notifier's, instance-component.ts `notifySettings`). */
+export function backupEnvironment(name: string): Record<string, string> {
+  return { APP_NAME: name, DATA_DIR, BACKUP_DIR };
 }
 
 /** `NAME=value` lines of an environment map, in its order. */

@@ -15,7 +15,7 @@ import {
   DATA_DIR,
   STOP_GRACE_SECONDS,
 } from "./instance-inputs";
-import { InstanceComponent, type InstanceArgs } from "./instance-component";
+import { InstanceComponent, notifySettings, type InstanceArgs } from "./instance-component";
 import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
 import { nodeConstraint } from "./placement";
 import { LOG_OPTS, parseCpus, shortDuration } from "./provider-forms";
@@ -333,7 +333,8 @@ export class SwarmInstance extends InstanceComponent {
     );
 
     if (spec.backup.enabled) {
-      const sidecarSecrets = swarmSecrets(names.backupService, dockerName.backupService, this.sidecarSecrets(args));
+      const notifier = notifySettings(stack, args.notify);
+      const sidecarSecrets = swarmSecrets(names.backupService, dockerName.backupService, notifier.secrets);
       this.backupService = new docker.Service(
         names.backupService,
         {
@@ -346,7 +347,8 @@ export class SwarmInstance extends InstanceComponent {
               // Args, not Command: the image's ENTRYPOINT (tini) stays, as with the docker target's `command`.
               args: backupScheduleCommand(spec),
               env: {
-                ...backupEnvironment(name, args.notify !== undefined ? stack : undefined),
+                ...backupEnvironment(name),
+                ...notifier.env,
                 ...fileEnv(sidecarSecrets),
               },
               labels: fleetLabels({ stack, role: "backup", instance: name, version }),
