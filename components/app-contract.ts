@@ -50,6 +50,25 @@ export const backupRestoreLiveArgs = (id: string, trust = false): string[] => [
   "--live",
   ...(trust ? ["--trust"] : []),
 ];
+/** `backup create --reason R --if-exists`: prints the new backup's id, or that there is no database yet. */
+export const backupCreateArgs = (reason: string): string[] => [
+  ...APP_CLI,
+  "backup",
+  "create",
+  "--reason",
+  reason,
+  "--if-exists",
+];
+/** `backup verify <id>`: prints {@link VerifiedBackup}; exits 1 when it is not ok. */
+export const backupVerifyArgs = (id: string): string[] => [...APP_CLI, "backup", "verify", id];
+/** `backup restore <id> [--trust]`: offline, into DATA_DIR, with no server running on it. */
+export const backupRestoreOfflineArgs = (id: string, trust = false): string[] => [
+  ...APP_CLI,
+  "backup",
+  "restore",
+  id,
+  ...(trust ? ["--trust"] : []),
+];
 /** `offsite snapshots --instance I --json` (the off-site container). */
 export const offsiteSnapshotsArgs = (instance: string): string[] => [
   ...APP_CLI,
@@ -106,6 +125,23 @@ export type OffsiteSnapshot = z.infer<typeof OffsiteSnapshot>;
 
 /** `offsite fetch` prints the id of the backup it brought back. */
 export const FetchedBackup = z.object({ id: z.string().min(1) });
+
+/** What `backup create` prints (app/src/cli.ts). */
+export const CreatedBackup = z.union([
+  z.object({ id: z.string().min(1), path: z.string() }),
+  z.object({ skipped: z.string() }),
+]);
+
+/** What `backup verify` prints (app/src/backup.ts `VerifyResult`). */
+export const VerifiedBackup = z.object({ id: z.string(), ok: z.boolean(), problems: z.array(z.string()) });
+
+/** What an offline `backup restore` prints (app/src/backup.ts `RestoreResult`). */
+export const RestoredBackup = z.object({
+  restored: z.string(),
+  safetyBackup: z.string().nullable(),
+  schemaVersion: z.number(),
+  migrationsApplied: z.array(z.string()),
+});
 
 /** The app printed something that is not what its contract says. */
 export class ContractError extends Error {}

@@ -496,6 +496,82 @@ describe("npm run rollback --restore-data", () => {
   });
 });
 
+describe("npm run rollback --restore-data on a swarm", () => {
+  const PRE = "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0";
+  const list = JSON.stringify([
+    backupSummary(PRE, "2026-11-24T09:26:35.081Z", "pre-update", "1.4.0", "1.3.0", "1.4.0"),
+  ]);
+  /** A one-node swarm: the app service's version moves with pulumi up; scale moves its task. */
+  function swarmDocker() {
+    let running = true;
+    return (args: string[], phase: "before-up" | "after-up"): CommandResult => {
+      const version = phase === "before-up" ? "1.4.0" : "1.3.0";
+      const a = args.join(" ");
+      if (a.startsWith("service ls -q")) return ok("sa\n");
+      if (a === "service inspect sa") {
+        const labels = {
+          "fleet.role": "app",
+          "fleet.instance": "homebrews",
+          "fleet.version": version,
+          "fleet.node": "n",
+        };
+        const spec = {
+          Name: "fleet-dev-homebrews",
+          Labels: labels,
+          TaskTemplate: { ContainerSpec: { Image: "r/app@sha256:1" } },
+        };
+        return ok(JSON.stringify([{ ID: "sa", Spec: spec }]));
+      }
+      if (a.startsWith("node ls")) return ok("n1\tn\ttrue\n");
+      if (a.startsWith("service ps --no-trunc -q sa")) return ok("t1\n");
+      if (a === "inspect --type task t1") {
+        const status = {
+          State: running ? "running" : "shutdown",
+          Timestamp: "",
+          ContainerStatus: { ContainerID: "c1" },
+        };
+        return ok(
+          JSON.stringify([
+            { ID: "t1", ServiceID: "sa", NodeID: "n1", DesiredState: "running", Spec: {}, Status: status },
+          ]),
+        );
+      }
+      if (a === "exec c1 node dist/cli.js backup list --json") return ok(list);
+      if (a === "exec c1 node dist/cli.js backup create --reason pre-restore --if-exists")
+        return ok('{"id":"safe","path":"p"}');
+      if (a === "exec c1 node dist/cli.js backup verify safe") return ok('{"id":"safe","ok":true,"problems":[]}');
+      if (a.startsWith("service scale")) running = a.endsWith("=1");
+      if (a.startsWith("service ps --no-trunc -q fleet-dev-homebrews-restore-t")) return ok("j1\n");
+      if (a.startsWith("inspect --type task --format")) return ok("complete\tjc\t\n");
+      if (a.startsWith("service logs --raw fleet-dev-homebrews-restore-t"))
+        return ok(JSON.stringify({ restored: PRE, safetyBackup: "s2", schemaVersion: 3, migrationsApplied: [] }));
+      return ok();
+    };
+  }
+
+  test("the same roll back; the pre-update backup is restored with the service stopped on its node", async () => {
+    const f = fake({ docker: swarmDocker(), instances: [{ name: "homebrews" }] });
+    const deps = { ...f.deps, target: "swarm" as const, swarm: { suffix: "t", sleep: () => {} } };
+    expect(await runRollback(["--restore-data", "--yes", "--page-size", "5"], deps)).toBe(0);
+    const changes = f.calls.filter((c) => /^pulumi (config|up)|^docker (exec|service (scale|create))/.test(c));
+    expect(changes.map((c) => (c.startsWith("docker service create") ? "docker service create <job>" : c))).toEqual([
+      "docker exec c1 node dist/cli.js backup list --json",
+      "pulumi config set fleet:version 1.3.0 --stack dev",
+      "pulumi up --yes --stack dev --message Roll back fleet:version 1.4.0 -> 1.3.0 (to update 11)  [streamed]",
+      "docker exec c1 node dist/cli.js backup create --reason pre-restore --if-exists",
+      "docker exec c1 node dist/cli.js backup verify safe",
+      "docker service scale --detach fleet-dev-homebrews=0",
+      "docker service create <job>",
+      "docker service scale --detach fleet-dev-homebrews=1",
+    ]);
+    expect(f.calls.find((c) => c.startsWith("docker service create"))).toMatch(
+      new RegExp(`--constraint node\\.hostname==n .* r/app@sha256:1 node dist/cli\\.js backup restore ${PRE}$`),
+    );
+    expect(f.out).toContain(`Restored ${PRE} (schema 3; the app's own safety backup: s2).`);
+    expect(f.err).toEqual([]);
+  });
+});
+
 describe("instance pins from the instance files", () => {
   test("through the program's loader: name defaults to the file name, version is the pin", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-pins-"));

@@ -4,8 +4,10 @@
 import { spawn } from "node:child_process";
 import { parseCli } from "../core/args";
 import { readConfig, REPO_ROOT, stackFromArgv } from "../core/config";
-import { dockerOk, endpointFor, realDocker, type DockerRunner } from "../core/docker";
+import { dockerOk, endpointFor, logFlags, realDocker, type DockerRunner } from "../core/docker";
 import { parseInspect, parseStackContainers, stackContainersArgs } from "../core/docker-target";
+import { logServices, serviceLogsArgs } from "../core/swarm-target";
+import type { StackConfig } from "../../components/stack-config";
 import { CliError, EXIT, guard, runAsScript, stdio, type Output } from "../core/errors";
 import type { DockerEndpoint } from "../../components/docker-endpoint";
 
@@ -13,19 +15,14 @@ const USAGE = "usage: npm run logs -- NAME [--follow] [--since 10m] [--all] [--t
 
 /** `docker logs` of one container. */
 export function logsArgs(container: string, o: { follow: boolean; since?: string; tail?: string; json: boolean }) {
-  return [
-    "logs",
-    ...(o.follow ? ["--follow"] : []),
-    ...(o.since ? ["--since", o.since] : []),
-    ...(o.tail ? ["--tail", o.tail] : []),
-    ...(o.json ? ["--timestamps"] : []),
-    container,
-  ];
+  return ["logs", ...logFlags(o), container];
 }
 
 /** Effects of the logs command. */
 export interface LogsDeps extends Output {
   readonly docker: DockerRunner;
+  /** `fleet:target`; default `docker`. On a swarm the logs are the services' (`docker service logs`). */
+  readonly target?: StackConfig["target"];
   /** Streams several `docker` commands at once, each line prefixed; resolves to the worst exit code. */
   readonly stream: (commands: { prefix: string; args: string[] }[]) => Promise<number>;
 }
@@ -75,11 +72,20 @@ export function runLogs(argv: string[], d: LogsDeps): Promise<number> {
     const [instance, ...extra] = positionals;
     if (!instance || extra.length > 0) throw new CliError(`give exactly one instance name.\n${USAGE}`, EXIT.usage);
     if (values.json && values.follow) throw new CliError("--json prints a finished list; drop --follow.", EXIT.usage);
-    const chosen = logContainers(d, String(values.stack), instance, values.all);
     const o = { follow: values.follow, since: values.since, tail: values.tail, json: values.json };
-    if (!values.json) return d.stream(chosen.map((c) => ({ prefix: c.prefix, args: logsArgs(c.id, o) })));
+    const chosen =
+      d.target === "swarm"
+        ? logServices(d.docker, String(values.stack), instance, values.all).map((s) => ({
+            prefix: s.prefix,
+            args: serviceLogsArgs(s.service, o),
+          }))
+        : logContainers(d, String(values.stack), instance, values.all).map((c) => ({
+            prefix: c.prefix,
+            args: logsArgs(c.id, o),
+          }));
+    if (!values.json) return d.stream(chosen);
     const entries = chosen.flatMap((c) => {
-      const r = d.docker(logsArgs(c.id, o));
+      const r = d.docker(c.args);
       return `${r.stdout}${r.stderr}`
         .split("\n")
         .filter((l) => l !== "")
@@ -122,8 +128,14 @@ if (require.main === module) {
   const argv = process.argv.slice(2);
   runAsScript("logs", () =>
     guard("logs", stdio, () => {
-      const endpoint = endpointFor(readConfig(REPO_ROOT, stackFromArgv(argv)).dockerHost);
-      return runLogs(argv, { ...stdio, docker: realDocker(endpoint), stream: realStream(endpoint) });
+      const config = readConfig(REPO_ROOT, stackFromArgv(argv));
+      const endpoint = endpointFor(config.dockerHost);
+      return runLogs(argv, {
+        ...stdio,
+        target: config.target,
+        docker: realDocker(endpoint),
+        stream: realStream(endpoint),
+      });
     }),
   );
 }

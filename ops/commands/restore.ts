@@ -6,7 +6,8 @@
 // running (maintenance mode, atomic swap, reopen, migrate; see docs/architecture.md). With
 // --from-offsite the snapshot is first fetched from the off-site repository (ops/core/offsite.ts).
 import { parseCli } from "../core/args";
-import { findAppContainer, listBackups, newest, renderBackupTable, restoreInto } from "../core/backups";
+import { newest, renderBackupTable } from "../core/backups";
+import { instanceBackups, type BackupsDeps } from "../core/instance-backups";
 import { readConfig, REPO_ROOT, stackFromArgv } from "../core/config";
 import { endpointFor, realDocker } from "../core/docker";
 import { CliError, EXIT, guard, runAsScript, stdio } from "../core/errors";
@@ -14,7 +15,7 @@ import { restoreFromOffsite, type OffsiteDeps } from "../core/offsite";
 import { askYesNo, confirmOrYes } from "../core/tables";
 
 /** Effects of the restore command. */
-export type RestoreDeps = OffsiteDeps;
+export type RestoreDeps = OffsiteDeps & BackupsDeps;
 
 const USAGE =
   "usage: npm run restore -- <instance> [<backup-id> | --latest] [--list] [--stack S] [--yes]\n" +
@@ -56,10 +57,10 @@ export function runRestore(argv: string[], d: RestoreDeps): Promise<number> {
     if (values.list && (backupId || values.latest))
       throw new CliError("--list only lists; drop the backup id and --latest.");
 
-    const container = findAppContainer(d.docker, stack, instance);
-    const backups = listBackups(d.docker, container);
+    const at = instanceBackups(d, stack, instance);
+    const backups = at.list();
     if (!backupId && !values.latest) {
-      d.out(`Backups of ${instance} (stack ${stack}, container ${container.name}, version ${container.version}):`);
+      d.out(`Backups of ${instance} (stack ${stack}, ${at.where}):`);
       d.out(backups.length ? renderBackupTable(backups) : "  (none yet)");
       d.out("Restore one with: npm run restore -- " + instance + " <backup-id>   (or --latest)");
       return EXIT.ok;
@@ -72,12 +73,12 @@ export function runRestore(argv: string[], d: RestoreDeps): Promise<number> {
           : `instance ${instance} has no backups yet.`,
       );
     }
-    const question = `Restore ${instance} (stack ${stack}) from backup ${chosen.id}? The app takes a safety backup first.`;
+    const question = `Restore ${instance} (stack ${stack}) from backup ${chosen.id}? ${at.safety}.`;
     if (!(await confirmOrYes(d, values.yes, question))) {
       d.out("Restore cancelled; nothing was changed.");
       return EXIT.problem;
     }
-    return restoreInto(d, instance, container, chosen.id, values.trust);
+    return at.restore(chosen.id, values.trust);
   });
 }
 
@@ -85,9 +86,11 @@ if (require.main === module) {
   const argv = process.argv.slice(2);
   runAsScript("restore", () =>
     guard("restore", stdio, () => {
-      const endpoint = endpointFor(readConfig(REPO_ROOT, stackFromArgv(argv)).dockerHost);
+      const config = readConfig(REPO_ROOT, stackFromArgv(argv));
+      const endpoint = endpointFor(config.dockerHost);
       return runRestore(argv, {
         ...stdio,
+        target: config.target,
         docker: realDocker(endpoint),
         confirm: askYesNo,
         interactive: Boolean(process.stdin.isTTY),

@@ -23,7 +23,8 @@ import {
   type UpdateInfo,
 } from "../core/history";
 import { parseCli } from "../core/args";
-import { backupListCommand, findAppContainer, parseBackupList, restoreInto, transitionBackup } from "../core/backups";
+import { transitionBackup } from "../core/backups";
+import { instanceBackups, type BackupsDeps } from "../core/instance-backups";
 import { readConfig, stackFromArgv } from "../core/config";
 import { endpointFor, realDocker, type CommandResult, type DockerRunner } from "../core/docker";
 import { CliError, firstLine } from "../core/errors";
@@ -34,7 +35,7 @@ import { existingStackEnv, findPulumi, noCliMessage } from "../core/pulumi-cli";
 export type PulumiRunner = (args: string[], opts?: { stream?: boolean }) => CommandResult;
 
 /** Effects of the rollback command; tests pass fakes and check every call. */
-export interface RollbackDeps {
+export interface RollbackDeps extends BackupsDeps {
   readonly pulumi: PulumiRunner;
   readonly docker: DockerRunner;
   readonly confirm: (question: string) => Promise<boolean>;
@@ -147,14 +148,8 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
   if (restoreData) {
     const missing: string[] = [];
     for (const c of changes.filter((x) => !x.pinned)) {
-      const container = findAppContainer(d.docker, stack, c.name);
-      const listed = d.docker(backupListCommand(container.id));
-      if (listed.status !== 0) {
-        throw new CliError(
-          `backup list failed for ${c.name} (exit ${listed.status}): ${firstLine(listed.stderr) || firstLine(listed.stdout)}`,
-        );
-      }
-      const backup = transitionBackup(parseBackupList(listed.stdout), plan.targetVersion, plan.currentVersion);
+      const listed = instanceBackups(d, stack, c.name).list();
+      const backup = transitionBackup(listed, plan.targetVersion, plan.currentVersion);
       if (backup) {
         restores.push({ instance: c.name, backupId: backup.id });
         d.out(`  ${c.name}: will restore ${backup.id}`);
@@ -201,15 +196,15 @@ async function rollback(argv: string[], d: RollbackDeps): Promise<number> {
 
   let failed = 0;
   for (const r of restores) {
-    const container = findAppContainer(d.docker, stack, r.instance);
-    if (container.version !== plan.targetVersion) {
+    const at = instanceBackups(d, stack, r.instance);
+    if (at.version !== plan.targetVersion) {
       d.err(
-        `fleet rollback: ${r.instance} runs ${container.version || "an unlabelled version"}, not ${plan.targetVersion}; not restoring it.`,
+        `fleet rollback: ${r.instance} runs ${at.version || "an unlabelled version"}, not ${plan.targetVersion}; not restoring it.`,
       );
       failed++;
       continue;
     }
-    if (restoreInto(d, r.instance, container, r.backupId) !== 0) failed++;
+    if (at.restore(r.backupId) !== 0) failed++;
   }
   d.out(
     `Rolled back stack ${stack} to ${VERSION_KEY} ${plan.targetVersion}. Commit Pulumi.${stack}.yaml, ` +
@@ -290,6 +285,7 @@ async function main(): Promise<void> {
     return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   };
   process.exitCode = await runRollback(argv, {
+    target: config.target,
     pulumi,
     docker: realDocker(endpoint),
     confirm: askYesNo,

@@ -4,6 +4,7 @@ import { parseCli } from "../core/args";
 import { readConfig, readFleet, REPO_ROOT } from "../core/config";
 import { endpointFor, realDocker } from "../core/docker";
 import { observeDocker } from "../core/docker-target";
+import { observeSwarm } from "../core/swarm-target";
 import { CliError, EXIT, guard, runAsScript, stdio, type Output } from "../core/errors";
 import { STATUS_HEAD, statusCells, statusRows, type Observation } from "../core/status-model";
 import { renderTable } from "../core/tables";
@@ -64,7 +65,11 @@ export function realStatusDeps(repoRoot: string): StatusDeps {
       const config = readConfig(repoRoot, stack);
       return { version: config.version, instances: readFleet(repoRoot, stack, config).instances };
     },
-    observe: (stack) => observeDocker(realDocker(endpointFor(readConfig(repoRoot, stack).dockerHost)), stack),
+    observe: (stack) => {
+      const config = readConfig(repoRoot, stack);
+      const docker = realDocker(endpointFor(config.dockerHost));
+      return config.target === "swarm" ? observeSwarm(docker, stack) : observeDocker(docker, stack);
+    },
     now: () => new Date(),
   };
 }

@@ -75,3 +75,13 @@ export function dockerOk(docker: DockerRunner, args: string[]): string {
 export function lines(stdout: string): string[] {
   return stdout.split("\n").filter((l) => l.trim() !== "");
 }
+
+/** The options `docker logs` and `docker service logs` share, as flags. */
+export function logFlags(o: { follow: boolean; since?: string; tail?: string; json: boolean }): string[] {
+  return [
+    ...(o.follow ? ["--follow"] : []),
+    ...(o.since ? ["--since", o.since] : []),
+    ...(o.tail ? ["--tail", o.tail] : []),
+    ...(o.json ? ["--timestamps"] : []),
+  ];
+}

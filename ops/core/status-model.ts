@@ -41,6 +41,10 @@ export interface Observation {
   readonly containers: readonly ObservedContainer[];
   /** instance -> the container id its route points to; null when the proxy could not be read. */
   readonly routes: ReadonlyMap<string, string> | null;
+  /** What sends an instance its traffic, for messages. Default "the proxy". */
+  readonly routedBy?: string;
+  /** instance -> what the target itself says is off (a swarm: an update rolled back). Default none. */
+  readonly problems?: ReadonlyMap<string, readonly string[]>;
   readonly data: ReadonlyMap<string, ObservedData>;
 }
 
@@ -127,7 +131,7 @@ function row(name: string, spec: InstanceSpec | undefined, stackVersion: string,
   const target = routeId === undefined ? undefined : mine.find((m) => m.id.startsWith(routeId));
   const routeHealthy = target !== undefined && target.state === "running" && target.health === "healthy";
   if (o.routes === null) problems.push("the proxy's routes could not be read");
-  else if (routeId === undefined) problems.push("no route: the proxy does not send traffic to it");
+  else if (routeId === undefined) problems.push(`no route: ${o.routedBy ?? "the proxy"} does not send traffic to it`);
   else if (!target) problems.push(`the route points to ${routeId}, which is not one of its containers`);
   else if (!routeHealthy) {
     problems.push(
@@ -135,6 +139,7 @@ function row(name: string, spec: InstanceSpec | undefined, stackVersion: string,
     );
   }
 
+  problems.push(...(o.problems?.get(name) ?? []));
   const data = o.data.get(name);
   if (data?.error) problems.push(data.error);
   const newest = data?.backups[0];
