@@ -3,9 +3,7 @@
  * the replayer (Service and Secret as the provider creates, updates, waits and reads them) to a
  * single-node swarm, with images pulled by digest from a local registry (Debian's docker-registry).
  *
- * A swarm is made for the test when the engine is not in one (`docker swarm init` on the
- * loopback), and left again at the end; an engine already in a swarm is used as it is. Swarm mode
- * changes nothing for the engine's other containers.
+ * The swarm: ./swarm-setup.ts.
  *
  * Publishing: the routing mesh needs IPVS, which some sandboxes lack; FLEET_SWARM_MESH=1 (set on
  * GitHub's runners) publishes through the mesh and requires an update with no failed request;
@@ -32,6 +30,7 @@ import {
 } from "./engine";
 import { startLoad } from "./load";
 import { docker, Replayer, type Render } from "./replay";
+import { leaveTierSwarm, tierSwarm, type TierSwarm } from "./swarm-setup";
 
 const RUN_ID = randomBytes(3).toString("hex");
 const STACK = `swarm${RUN_ID}`;
@@ -44,7 +43,7 @@ const engine = tierEngine();
 const phase = phases();
 const replayer = new Replayer({ log: (line) => console.log(line) });
 
-let joined = false;
+let swarm: TierSwarm | undefined;
 let node = "";
 let registry = "";
 let fleetDir = "";
@@ -148,14 +147,10 @@ async function version(): Promise<string> {
 
 describe.runIf(engine)("swarm tier", () => {
   beforeAll(async () => {
-    const state = await docker(["info", "--format", "{{.Swarm.LocalNodeState}}"]);
-    if (state === "inactive") {
-      await docker(["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377"]);
-      joined = true;
-    }
-    node = await docker(["node", "inspect", "self", "--format", "{{.Description.Hostname}}"]);
+    swarm = await tierSwarm();
+    node = swarm.node;
     registry = await localRegistry();
-    console.log(`swarm tier: stack ${STACK}, node ${node} (swarm made here: ${joined}), registry ${registry}`);
+    console.log(`swarm tier: stack ${STACK}, node ${node} (swarm made here: ${swarm.joined}), registry ${registry}`);
     phase("swarm");
     const migrations = (await readdir(join(ROOT, "app/migrations"))).filter((f) => /^\d{4}_.*\.sql$/.test(f));
     const next = String(migrations.length + 1).padStart(4, "0");
@@ -188,17 +183,8 @@ describe.runIf(engine)("swarm tier", () => {
   });
 
   afterAll(async () => {
-    const services = await docker(["service", "ls", "-q", "--filter", `label=fleet.stack=${STACK}`]).catch(() => "");
-    if (services) await docker(["service", "rm", ...services.split("\n")]);
-    // Task containers go away with their services; wait before removing the volumes they used.
-    for (let i = 0; i < 60; i++) {
-      if ((await docker(["ps", "-aq", "--filter", `label=fleet.stack=${STACK}`])) === "") break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const secrets = await docker(["secret", "ls", "-q", "--filter", `label=fleet.stack=${STACK}`]).catch(() => "");
-    if (secrets) await docker(["secret", "rm", ...secrets.split("\n")]);
+    if (swarm) await leaveTierSwarm(STACK, swarm);
     await cleanUp(STACK, [REPO, `${registry}/${REPO}`]);
-    if (joined) await docker(["swarm", "leave", "--force"]);
     phase("clean up");
   });
 
