@@ -416,9 +416,10 @@ describe("ci.yml", () => {
       expect(steps.filter((s) => s.run?.trim() === preview).length).toBe(2);
     });
 
-    test("the swarm tier runs with the routing mesh, which must drop no request", () => {
+    test("the swarm tier runs with the routing mesh, which must drop no request, and the commands on a swarm", () => {
       const tier = steps[index("npm run test:docker -- test/docker/swarm.test.ts")]!;
       expect(tier.env).toMatchObject({ FLEET_SWARM_MESH: "1" });
+      expect(tier.run).toContain("npm run test:docker -- test/docker/swarm.test.ts test/docker/swarm-ops.test.ts\n");
     });
   });
 });
