@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
-import { ARTIFACTS_DIR, chromiumAvailable, launchBrowser } from "./browser";
+import { ARTIFACTS_DIR, launchBrowser, requireChromium } from "./browser";
 import { AUTH, makeApp, TOKEN } from "./helpers";
 
 const ATTACHMENT = Buffer.concat([Buffer.from("OG 1.052, FG 1.006\nyeast: saison\n"), Buffer.from([0, 1, 2, 254, 255])]);
 
-test("in Chromium: log in, create an entry with a note and an attachment, find it by search, download the attachment, archive it", async () => {
-  if (!chromiumAvailable()) return;
+test("in Chromium: log in, create an entry with a note and an attachment, find it by search, download the attachment, archive it", async (ctx) => {
+  requireChromium(ctx);
   // In-process on 127.0.0.1:0 (src, not dist/): the same app the server runs, on temp DATA_DIR/BACKUP_DIR.
   const { app } = await makeApp({ env: { APP_TITLE: "Homebrews" } });
   const server = { url: await app.listen({ port: 0, host: "127.0.0.1" }) };

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import axe from "axe-core";
 import { type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import type { TestContext } from "vitest";
 import { APP_DIR, tempDir } from "./helpers";
 
 /** Debian's Chromium; never downloaded by the tests. */
@@ -11,16 +12,15 @@ export const CHROMIUM = "/usr/bin/chromium";
 export const ARTIFACTS_DIR = path.join(APP_DIR, "test", "artifacts");
 
 /**
- * Whether the browser tests can run. Without Chromium they print "skipped: no Chromium" on a line
- * of their own, except under CI=true, where a missing browser is a failure.
+ * Skips the calling test, reported as skipped with the reason, when Chromium is missing; under
+ * CI=true a missing browser is a failure instead. Call it first in a browser test.
  */
-export function chromiumAvailable(): boolean {
-  if (existsSync(CHROMIUM)) return true;
+export function requireChromium(ctx: Pick<TestContext, "skip">): void {
+  if (existsSync(CHROMIUM)) return;
   if (process.env.CI === "true") {
     throw new Error(`CI=true but ${CHROMIUM} is missing: install it with apt-get install -y chromium`);
   }
-  process.stdout.write("\nskipped: no Chromium\n");
-  return false;
+  ctx.skip(`no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
 }
 
 /** A headless Chromium with a fresh profile directory (removed after the test). Close it when done. */

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { buildDashboard } from "../src/dashboard";
-import { ARTIFACTS_DIR, axeProblems, chromiumAvailable, launchBrowser } from "./browser";
+import { ARTIFACTS_DIR, axeProblems, launchBrowser, requireChromium } from "./browser";
 import { DASHBOARD_TOKEN, fleetOnSockets } from "./dashboard-fixture";
 
 const closers: (() => Promise<unknown>)[] = [];
@@ -10,8 +10,8 @@ afterEach(async () => {
   while (closers.length) await closers.pop()!();
 });
 
-test("in Chromium: one instance down and one on the wrong version show plainly, the page refreshes itself, axe finds nothing serious", async () => {
-  if (!chromiumAvailable()) return;
+test("in Chromium: one instance down and one on the wrong version show plainly, the page refreshes itself, axe finds nothing serious", async (ctx) => {
+  requireChromium(ctx);
   const { config, start } = await fleetOnSockets();
   const app = await buildDashboard(config, { logger: false });
   closers.push(() => app.close());

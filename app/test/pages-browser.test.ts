@@ -2,7 +2,7 @@
 import path from "node:path";
 import type { Page } from "playwright-core";
 import { expect, test } from "vitest";
-import { ARTIFACTS_DIR, axeProblems, chromiumAvailable, launchBrowser, tabTo } from "./browser";
+import { ARTIFACTS_DIR, axeProblems, launchBrowser, requireChromium, tabTo } from "./browser";
 import { AUTH, makeApp, TOKEN } from "./helpers";
 
 /** An in-process app listening on 127.0.0.1 (closed after the test), and a JSON API client for it. */
@@ -30,8 +30,8 @@ async function logIn(page: Page, url: string): Promise<void> {
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
 
-test("in Chromium: axe-core finds no serious or critical violation on any page, logged in or out", async () => {
-  if (!chromiumAvailable()) return;
+test("in Chromium: axe-core finds no serious or critical violation on any page, logged in or out", async (ctx) => {
+  requireChromium(ctx);
   // PUBLIC_READ=true: logged out, the list and entry pages are readable and the others are the login form.
   const { url, api } = await server({ PUBLIC_READ: "true" });
   await api("PATCH", "/api/settings", { subtitle: "What is in the fermenters", theme: "dark" });
@@ -106,8 +106,8 @@ test("in Chromium: axe-core finds no serious or critical violation on any page, 
   // 33 page loads with an axe run each: about 20 s on an idle 2-core machine.
 }, 240_000);
 
-test("in Chromium, with the keyboard alone: log in, create a type with states, reorder them, set the default, rename the instance", async () => {
-  if (!chromiumAvailable()) return;
+test("in Chromium, with the keyboard alone: log in, create a type with states, reorder them, set the default, rename the instance", async (ctx) => {
+  requireChromium(ctx);
   const { url, api } = await server();
   const context = await launchBrowser();
   try {
@@ -175,8 +175,8 @@ test("in Chromium, with the keyboard alone: log in, create a type with states, r
   }
 }, 120_000);
 
-test("in Chromium: a type with states, an entry of it linked to another entry, a new instance title, all rendered", async () => {
-  if (!chromiumAvailable()) return;
+test("in Chromium: a type with states, an entry of it linked to another entry, a new instance title, all rendered", async (ctx) => {
+  requireChromium(ctx);
   const { url, api } = await server();
   await api("POST", "/api/entries", { typeId: 1, title: "Batch 7", description: "Saison" });
   const context = await launchBrowser();
