@@ -19,6 +19,7 @@ import path from "node:path";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { scheduleIntervalSeconds } from "./backup-schedule";
+import { duration } from "./duration";
 import { html, type SafeHtml, trusted } from "./web/html";
 
 /** An instance as the program declares it. */
@@ -280,17 +281,6 @@ export async function readInstance(config: DashboardConfig, decl: DeclaredInstan
 /** Every row, in the declared order. */
 export function readFleet(config: DashboardConfig, now = new Date()): Promise<StatusRow[]> {
   return Promise.all(config.instances.map((d) => readInstance(config, d, now)));
-}
-
-/** `3 d 4 h`, `5 h 2 min`, `42 s`. */
-export function duration(seconds: number): string {
-  const d = Math.floor(seconds / 86400);
-  const h = Math.floor((seconds % 86400) / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  if (d > 0) return `${d} d ${h} h`;
-  if (h > 0) return `${h} h ${m} min`;
-  if (m > 0) return `${m} min`;
-  return `${seconds} s`;
 }
 
 /** `12.3 MB`. */

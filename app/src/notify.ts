@@ -13,6 +13,8 @@
  * and returned, never thrown, so a notification can never block or fail a roll or a backup.
  */
 
+import { duration } from "./duration";
+
 /** The events fleet notifies about. */
 export type NotifyEventName = "roll.failed" | "roll.completed" | "backup.failed" | "backup.stale" | "offsite.failed";
 
@@ -244,7 +246,8 @@ export function backupStale(
   },
   at = new Date(),
 ): NotificationPayload {
-  const age = `${Math.round(a.ageSeconds / 3600)} h`;
+  // In the schedule's own scale: a schedule of every few minutes is stale after minutes, not "0 h".
+  const age = duration(a.ageSeconds);
   return payload(
     "backup.stale",
     "warning",

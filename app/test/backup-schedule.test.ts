@@ -138,7 +138,7 @@ describe("BackupScheduler with a local receiver", () => {
       stack: "dev",
       instance: "homebrews",
       title: "fleet dev: backups of homebrews are stale",
-      message: `homebrews: the newest scheduled backup (${newest.id}) is 48 h old, more than twice its schedule (0 3 * * *).`,
+      message: `homebrews: the newest scheduled backup (${newest.id}) is 2 d 0 h old, more than twice its schedule (0 3 * * *).`,
       at: later.toISOString(),
       details: {
         schedule: "0 3 * * *",

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, test } from "vitest";
-import { buildDashboard, bytes, type DashboardConfig, dashboardConfig, duration } from "../src/dashboard";
+import { buildDashboard, bytes, type DashboardConfig, dashboardConfig } from "../src/dashboard";
+import { duration } from "../src/duration";
 import { recordStart, restartsOf } from "../src/status";
 import { DASHBOARD_TOKEN, fleetOnSockets, STATUS } from "./dashboard-fixture";
 import { AUTH, makeApp, tempDir } from "./helpers";

@@ -123,8 +123,13 @@ describe("the events", () => {
       AT,
     );
     expect(p.title).toBe("fleet: backups of projects are stale");
-    expect(p.message).toBe("projects: the newest scheduled backup (b1) is 72 h old, more than twice its schedule (0 3 * * *).");
+    expect(p.message).toBe("projects: the newest scheduled backup (b1) is 3 d 0 h old, more than twice its schedule (0 3 * * *).");
     expect(p.severity).toBe("warning");
+  });
+
+  test("backup.stale of a schedule of minutes says minutes (it said 0 h)", () => {
+    const p = backupStale({ stack: "dev", instance: "n1", schedule: "* * * * *", newest: null, ageSeconds: 150, limitSeconds: 120 }, AT);
+    expect(p.message).toBe("n1: no scheduled backup for 2 min, more than twice its schedule (* * * * *).");
   });
 });
 
