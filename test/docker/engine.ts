@@ -167,6 +167,25 @@ export async function buildAppImage(tag: string, context: string, version: strin
   await pushForDigest(tag);
 }
 
+/** Builds the off-site image from app/offsite on `appTag`, as the program's docker.Image does (the replayer builds nothing). */
+export async function buildOffsiteImage(appTag: string, tag: string): Promise<void> {
+  await run(
+    "docker",
+    [
+      "build",
+      "--quiet",
+      "--build-arg",
+      `APP_IMAGE=${appTag}`,
+      "--label",
+      TIER_LABEL,
+      "--tag",
+      tag,
+      join(ROOT, "app/offsite"),
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
+}
+
 /** A copy of app/ with one extra migration, as the v2 of an upgrade test. */
 export async function appWithExtraMigration(name: string, sql: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "fleet-tier-app-"));

@@ -19,12 +19,12 @@ import {
   api,
   BASE_IMAGE,
   buildAppImage,
+  buildOffsiteImage,
   cleanUp,
   phases,
   portBlock,
   render,
   ROOT,
-  TIER_LABEL,
   tierConfig,
   tierEngine,
 } from "./engine";
@@ -162,22 +162,7 @@ describe.runIf(engine)("docker tier: disaster-recovery drill (off-site to a loca
 
     await buildAppImage(`${REPO}:1.0.0`, join(ROOT, "app"), "1.0.0");
     phase("build the app image");
-    // The image the program's docker.Image builds from app/offsite (the replayer builds nothing).
-    await run(
-      "docker",
-      [
-        "build",
-        "--quiet",
-        "--build-arg",
-        `APP_IMAGE=${REPO}:1.0.0`,
-        "--label",
-        TIER_LABEL,
-        "--tag",
-        `${OFFSITE_REPO}:1.0.0`,
-        join(ROOT, "app/offsite"),
-      ],
-      { maxBuffer: 16 * 1024 * 1024 },
-    );
+    await buildOffsiteImage(`${REPO}:1.0.0`, `${OFFSITE_REPO}:1.0.0`);
     phase("build the off-site image (restic, ssh)");
 
     // The SFTP server: Debian's openssh-server, a user `restic` that logs in with a key only.
