@@ -890,6 +890,7 @@ describe("the real entry point, on a copy of the repository layout", () => {
       "ops/core/pulumi-cli.ts",
       "ops/core/roll-notify.ts",
       "app/src/notify.ts",
+      "app/src/duration.ts",
     ]) {
       fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
       fs.copyFileSync(path.join(REPO, f), path.join(root, f));
