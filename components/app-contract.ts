@@ -27,16 +27,19 @@ export const LABEL = {
   version: "fleet.version",
 } as const;
 
+/** One `docker ps` label filter: `--filter label=<key>=<value>`. */
+export function labelFilter<K extends keyof typeof LABEL>(key: K, value: K extends "role" ? Role : string): string[] {
+  return ["--filter", `label=${LABEL[key]}=${value}`];
+}
+
 /** `docker ps` filters for fleet's containers of a stack, optionally one instance and role. */
-export function labelFilters(q: {
-  readonly stack: string;
-  readonly instance?: string;
-  readonly role?: Role | "offsite";
-}) {
-  const f = [`${LABEL.managed}=true`, `${LABEL.stack}=${q.stack}`];
-  if (q.instance !== undefined) f.push(`${LABEL.instance}=${q.instance}`);
-  if (q.role !== undefined) f.push(`${LABEL.role}=${q.role}`);
-  return f.flatMap((l) => ["--filter", `label=${l}`]);
+export function labelFilters(q: { readonly stack: string; readonly instance?: string; readonly role?: Role }) {
+  return [
+    ...labelFilter("managed", "true"),
+    ...labelFilter("stack", q.stack),
+    ...(q.instance !== undefined ? labelFilter("instance", q.instance) : []),
+    ...(q.role !== undefined ? labelFilter("role", q.role) : []),
+  ];
 }
 
 /** `backup list --json` */

@@ -11,7 +11,7 @@ import {
   renderBackupTable,
   transitionBackup,
 } from "../ops/core/backups";
-import { stackFromArgv } from "../ops/core/config";
+import { stackFromArgv } from "../ops/core/args";
 import type { CommandResult } from "../ops/core/docker";
 import { CliError } from "../ops/core/errors";
 import { backupSummary } from "./backup-summary";

@@ -5,6 +5,8 @@ import * as path from "node:path";
 import { describe, expect, test } from "vitest";
 import {
   chooseTarget,
+  fetchHistory,
+  historyArgs,
   instanceChanges,
   numberHistory,
   parseHistoryPage,
@@ -15,7 +17,8 @@ import {
   type HistoryEntry,
   type InstancePin,
 } from "../ops/core/history";
-import { fetchHistory, historyArgs, loadInstancePins, runRollback, type RollbackDeps } from "../ops/commands/rollback";
+import { runRollback, type RollbackDeps } from "../ops/commands/rollback";
+import { loadInstancePins } from "../ops/core/config";
 import type { CommandResult } from "../ops/core/docker";
 import { CliError } from "../ops/core/errors";
 import { backupSummary } from "./backup-summary";

@@ -25,15 +25,9 @@ import {
   pulumiEnv,
   type RunResult,
 } from "../ops/core/pulumi-cli";
-import {
-  failedRollReport,
-  parseAppContainers,
-  parseHealth,
-  parseUpArgs,
-  runUp,
-  stackDockerHost,
-  type UpDeps,
-} from "../ops/commands/up";
+import { failedRollReport, parseAppContainers, parseHealth } from "../ops/core/failed-roll";
+import { stackDockerHost } from "../ops/core/stack-file";
+import { parseUpArgs, runUp, type UpDeps } from "../ops/commands/up";
 
 const ROOT = "/repo";
 const HOME = "/home/ada";
@@ -883,17 +877,9 @@ describe("the real entry point, on a copy of the repository layout", () => {
   const REPO = path.join(__dirname, "..");
   function layout(withPulumi: boolean, dockerScript = "echo 27.5.1", pulumiUpExit = 0) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-up-"));
-    for (const f of [
-      "ops/commands/up.cjs",
-      "ops/core/bootstrap.cjs",
-      "ops/commands/up.ts",
-      "ops/core/pulumi-cli.ts",
-      "ops/core/roll-notify.ts",
-      "app/src/notify.ts",
-      "app/src/duration.ts",
-    ]) {
-      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
-      fs.copyFileSync(path.join(REPO, f), path.join(root, f));
+    // The operations code and the modules it imports from components/ and the app.
+    for (const dir of ["ops", "components", "app/src"]) {
+      fs.cpSync(path.join(REPO, dir), path.join(root, dir), { recursive: true });
     }
     fs.copyFileSync(path.join(REPO, "tsconfig.json"), path.join(root, "tsconfig.json"));
     fs.symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"));

@@ -1,13 +1,12 @@
 // `npm run doctor [--stack S] [--json]`: checks before a deploy; each failed check prints its fix.
 // Exits 1 when a check failed.
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import { parseCli } from "../core/args";
 import { REPO_ROOT } from "../core/config";
 import { realDocker } from "../core/docker";
 import { doctorChecks, type DoctorDeps } from "../core/doctor-checks";
+import { realCliSearch } from "../core/effects";
 import { EXIT, guard, runAsScript, stdio } from "../core/errors";
 import { findPulumi } from "../core/pulumi-cli";
 import { renderTable } from "../core/tables";
@@ -56,17 +55,7 @@ if (require.main === module) {
       nodeVersion: process.versions.node,
       dockerFor: (host) => realDocker({ host, source: "DOCKER_HOST" }),
       pulumi: () => {
-        const r = findPulumi({
-          env: process.env,
-          home: os.homedir(),
-          repoRoot: REPO_ROOT,
-          isFile: (p) => fs.existsSync(p) && fs.statSync(p).isFile(),
-          listDir: (p) => (fs.existsSync(p) ? fs.readdirSync(p) : []),
-          run: (cmd, args, o) => {
-            const s = spawnSync(cmd, args, { env: o.env, encoding: "utf8", timeout: 60_000 });
-            return { status: s.status, stdout: s.stdout ?? "", stderr: s.stderr ?? "", error: s.error };
-          },
-        });
+        const r = findPulumi(realCliSearch(REPO_ROOT, 60_000));
         return { cli: r.cli, tried: r.tried.map((t) => `${t.source}: ${t.reason}`) };
       },
       portFree,

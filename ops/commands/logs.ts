@@ -2,8 +2,8 @@
 // container's logs; with --all also its backup sidecar's (and any other app container of the
 // instance, e.g. one that failed its health wait).
 import { spawn } from "node:child_process";
-import { parseCli } from "../core/args";
-import { readConfig, REPO_ROOT, stackFromArgv } from "../core/config";
+import { parseCli, stackFromArgv } from "../core/args";
+import { readConfig, REPO_ROOT } from "../core/config";
 import { dockerOk, endpointFor, logFlags, realDocker, type DockerRunner } from "../core/docker";
 import { parseInspect, parseStackContainers, stackContainersArgs } from "../core/docker-target";
 import { logServices, serviceLogsArgs } from "../core/swarm-target";

@@ -5,10 +5,10 @@
 // `backup list --json` to list, `backup restore <id> --live` to restore while the server keeps
 // running (maintenance mode, atomic swap, reopen, migrate; see docs/architecture.md). With
 // --from-offsite the snapshot is first fetched from the off-site repository (ops/core/offsite.ts).
-import { parseCli } from "../core/args";
+import { parseCli, stackFromArgv } from "../core/args";
 import { newest, renderBackupTable } from "../core/backups";
 import { instanceBackups, type BackupsDeps } from "../core/instance-backups";
-import { readConfig, REPO_ROOT, stackFromArgv } from "../core/config";
+import { readConfig, REPO_ROOT } from "../core/config";
 import { endpointFor, realDocker } from "../core/docker";
 import { CliError, EXIT, guard, runAsScript, stdio } from "../core/errors";
 import { restoreFromOffsite, type OffsiteDeps } from "../core/offsite";

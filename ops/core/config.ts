@@ -8,9 +8,7 @@ import * as path from "node:path";
 import { FleetValidationError, loadFleet, type Fleet } from "../../components/fleet";
 import { loadStackConfig, StackConfigError, type StackConfig } from "../../components/stack-config";
 import { CliError } from "./errors";
-
-/** The stack a command works on unless `--stack` says otherwise. */
-export const DEFAULT_STACK = "dev";
+import type { InstancePin } from "./history";
 
 /** The repository root (this file is ops/core/config.ts). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -37,24 +35,32 @@ export function readConfig(
  * @throws CliError with every problem
  */
 export function readFleet(repoRoot: string, stack: string, config: StackConfig): Fleet {
-  try {
-    return loadFleet(path.resolve(repoRoot, config.instancesDir), {
+  return fleetOrCliError(() =>
+    loadFleet(path.resolve(repoRoot, config.instancesDir), {
       reservedPorts: { [config.proxyAdminPort]: "the proxy's admin API (fleet:proxyAdminPort)" },
       stack,
       allowEmpty: config.allowEmptyFleet,
-    });
+    }),
+  );
+}
+
+/**
+ * The name and pin of every instance in `dir`, through the program's own loader, so `rollback`
+ * sees the instances as `pulumi up` will. Invalid files stop it with `npm run validate`'s messages,
+ * because `pulumi up` would refuse them anyway.
+ * @throws CliError with every problem
+ */
+export function loadInstancePins(dir: string): InstancePin[] {
+  return fleetOrCliError(() => loadFleet(dir)).instances.map((i) =>
+    i.version ? { name: i.name, version: i.version } : { name: i.name },
+  );
+}
+
+function fleetOrCliError(load: () => Fleet): Fleet {
+  try {
+    return load();
   } catch (e) {
     if (e instanceof FleetValidationError) throw new CliError(e.message);
     throw e;
   }
-}
-
-/** `--stack S` / `--stack=S` from raw arguments (read before parseArgs, to find the stack file). */
-export function stackFromArgv(argv: readonly string[]): string {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] ?? "";
-    if (a === "--stack" && argv[i + 1]) return argv[i + 1] as string;
-    if (a.startsWith("--stack=")) return a.slice("--stack=".length);
-  }
-  return DEFAULT_STACK;
 }

@@ -19,7 +19,7 @@ import {
   parseAppJson,
 } from "../../components/app-contract";
 import { ROUTES_DIR, SOCKETS_DIR } from "../../components/proxy-config";
-import { dockerOk, lines, type DockerRunner } from "./docker";
+import { dockerOk, lastProbeOutput, lines, type DockerRunner } from "./docker";
 import { firstLine } from "./errors";
 import type { Observation, ObservedContainer, ObservedData } from "./status-model";
 
@@ -69,11 +69,7 @@ export function parseInspect(stdout: string): ObservedContainer[] {
     version: c.Config.Labels?.[LABEL.version] ?? "",
     state: c.State.Status,
     health: c.State.Health?.Status ?? "none",
-    lastProbe: String(c.State.Health?.Log?.at(-1)?.Output ?? "")
-      .split("\n")
-      .map((l) => l.trim())
-      .filter((l) => l !== "")
-      .join(" | "),
+    lastProbe: lastProbeOutput(c.State.Health?.Log),
     startedAt: c.State.StartedAt,
     restarts: c.RestartCount ?? 0,
   }));

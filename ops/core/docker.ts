@@ -85,3 +85,15 @@ export function logFlags(o: { follow: boolean; since?: string; tail?: string; js
     ...(o.json ? ["--timestamps"] : []),
   ];
 }
+
+/**
+ * The output of a container's last healthcheck (`State.Health.Log` of `docker inspect`), trimmed,
+ * its lines joined with " | " so it fits one row or one message.
+ */
+export function lastProbeOutput(log: readonly { readonly Output?: unknown }[] | undefined): string {
+  return String(log?.at(-1)?.Output ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .join(" | ");
+}

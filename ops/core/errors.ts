@@ -16,7 +16,7 @@ export const EXIT = {
 
 /** A user-facing error: printed as one message, no stack trace. */
 export class CliError extends Error {
-  override readonly name = "CliError";
+  override readonly name: string = "CliError";
   constructor(
     message: string,
     /** The exit code, {@link EXIT.problem} unless the arguments were wrong. */

@@ -1,5 +1,6 @@
-// Pure helpers for `npm run rollback`: parse `pulumi stack history --json`, number the updates,
-// pick the version to roll back to, and render what would happen. No I/O here.
+// Helpers for `npm run rollback`: read `pulumi stack history --json` page by page (through an
+// injected runner), number the updates, pick the version to roll back to, and render what would
+// happen. No I/O of its own.
 //
 // The JSON shape is the CLI's `updateInfoJSON` (pulumi/pulumi pkg/cmd/pulumi/stack/stack_history.go):
 // `version, kind, startTime, message, environment, config, result` and, once an update has
@@ -12,6 +13,8 @@
 import Table from "cli-table3";
 import semver from "semver";
 import { z } from "zod";
+import { CliError, firstLine } from "./errors";
+import type { PulumiRunner } from "./pulumi-cli";
 
 /** cli-table3 borders without a line between rows. */
 export const COMPACT = { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" };
@@ -67,8 +70,8 @@ export interface InstancePin {
   readonly version?: string;
 }
 
-/** A user-facing error: the CLI prints its message and exits 1, never a stack trace. */
-export class RollbackError extends Error {
+/** A user-facing error of the roll back: the CLI prints its message and exits 1, never a stack trace. */
+export class RollbackError extends CliError {
   override readonly name = "RollbackError";
 }
 
@@ -90,6 +93,49 @@ export function parseHistoryPage(stdout: string, what = "pulumi stack history --
     throw new RollbackError(`${what} has an unexpected shape at ${where}: ${issue?.message ?? "invalid"}`);
   }
   return parsed.data;
+}
+
+/** Safety net for a history that never ends (a CLI that ignored --page). */
+const MAX_PAGES = 1000;
+
+/** The exact `pulumi stack history` arguments for one page. */
+export function historyArgs(stack: string, pageSize: number, page: number): string[] {
+  return [
+    "stack",
+    "history",
+    "--stack",
+    stack,
+    "--json",
+    "--show-secrets=false",
+    "--page-size",
+    String(pageSize),
+    "--page",
+    String(page),
+  ];
+}
+
+/**
+ * Reads the whole history, page by page, newest first. A self-managed backend needs every page
+ * to number the updates (it records no numbers); a page shorter than `pageSize` is the last.
+ * @throws RollbackError when the CLI fails or prints something else
+ */
+export function fetchHistory(pulumi: PulumiRunner, stack: string, pageSize: number): UpdateInfo[] {
+  const all: UpdateInfo[] = [];
+  for (let page = 1; page <= MAX_PAGES; page++) {
+    const args = historyArgs(stack, pageSize, page);
+    const r = pulumi(args);
+    if (r.status !== 0) {
+      throw new RollbackError(
+        `pulumi ${args.join(" ")} failed (exit ${r.status}): ${firstLine(r.stderr) || firstLine(r.stdout) || "no output"}`,
+      );
+    }
+    const entries = parseHistoryPage(r.stdout, `pulumi stack history (page ${page})`);
+    all.push(...entries);
+    if (entries.length < pageSize) return all;
+  }
+  throw new RollbackError(
+    `pulumi stack history returned more than ${MAX_PAGES} full pages; pass a larger --page-size.`,
+  );
 }
 
 /**

@@ -1,7 +1,9 @@
-// Finding the Pulumi CLI and the environment fleet's commands give it: the local state backend
-// and the passphrase of the passphrase secrets provider. Pure decisions; effects are injected.
+// The one Pulumi CLI runner of the commands: finding the CLI and the environment fleet's commands
+// give it (the local state backend and the passphrase of the passphrase secrets provider). Pure
+// decisions; effects are injected (ops/core/effects.ts has the real ones).
 import * as path from "node:path";
 import * as semver from "semver";
+import { CliError, firstLine } from "./errors";
 
 export type Env = Record<string, string | undefined>;
 
@@ -15,6 +17,9 @@ export interface RunResult {
 
 /** Runs a command with captured output. */
 export type Run = (cmd: string, args: string[], opts: { env: Env; cwd?: string }) => RunResult;
+
+/** Runs `pulumi ...` on a stack that exists; `stream` sends the output to the terminal instead of capturing it. */
+export type PulumiRunner = (args: string[], opts?: { stream?: boolean }) => RunResult;
 
 /** Where the local state backend lives, relative to the repository root (gitignored). */
 export const STATE_DIR = ".pulumi-state";
@@ -73,9 +78,27 @@ export function pulumiCandidates(io: CliSearch): CliCandidate[] {
   return out;
 }
 
-/** The message printed when no working Pulumi CLI was found. */
-export function noCliMessage(tried: (CliCandidate & { reason: string })[], rerun = "npm run up"): string {
-  const lines = ["fleet up: no working Pulumi CLI was found."];
+/** A candidate that did not answer `pulumi version`, and why. */
+export type TriedCli = CliCandidate & { reason: string };
+
+/** No working Pulumi CLI: every candidate tried, why each failed, and how to install one. */
+export class PulumiCliNotFound extends CliError {
+  constructor(
+    readonly tried: readonly TriedCli[],
+    /** The command to run again once a CLI is installed. */
+    readonly rerun: string,
+  ) {
+    super(noCliText(tried, rerun));
+  }
+}
+
+/** The line `npm run up` prints when no working Pulumi CLI was found. */
+export function noCliMessage(tried: readonly TriedCli[]): string {
+  return `fleet up: ${noCliText(tried, "npm run up")}`;
+}
+
+function noCliText(tried: readonly TriedCli[], rerun: string): string {
+  const lines = ["no working Pulumi CLI was found."];
   if (tried.length === 0) {
     lines.push("  Looked on PATH, in ~/.pulumi/bin, ~/.pulumi/versions/*/bin and node_modules/.bin.");
   }
@@ -168,14 +191,30 @@ export function existingStackEnv(
 }
 
 /**
+ * The CLI and its environment for a command that works on a stack `npm run up` made (`rollback`):
+ * the first working CLI, the backend and the existing passphrase, the CLI's folder first on PATH.
+ * @throws PulumiCliNotFound, or a CliError when there is no passphrase to open the stack
+ */
+export function existingStackCli(d: CliSearch & { run: Run }, rerun: string): { path: string; env: Env } {
+  const { cli, tried } = findPulumi(d);
+  if (!cli) throw new PulumiCliNotFound(tried, rerun);
+  const stackEnv = existingStackEnv(d.env, d.repoRoot, d.isFile);
+  if (stackEnv.error) throw new CliError(stackEnv.error);
+  return {
+    path: cli.path,
+    env: { ...stackEnv.env, PATH: path.dirname(cli.path) + path.delimiter + (d.env.PATH ?? "") },
+  };
+}
+
+/**
  * Tries each candidate with `pulumi version` and returns the first that works, with the
  * reasons the others failed (the npm wrapper fails here when it cannot download the CLI).
  */
 export function findPulumi(d: CliSearch & { run: Run; out?: (line: string) => void }): {
   cli: (CliCandidate & { version: string }) | null;
-  tried: (CliCandidate & { reason: string })[];
+  tried: TriedCli[];
 } {
-  const tried: (CliCandidate & { reason: string })[] = [];
+  const tried: TriedCli[] = [];
   for (const c of pulumiCandidates(d)) {
     if (c.source === "npm package pulumi" && d.out) {
       d.out("fleet up: trying the npm package pulumi, which downloads the CLI on its first run ...");
@@ -191,19 +230,13 @@ export function findPulumi(d: CliSearch & { run: Run; out?: (line: string) => vo
   return { cli: null, tried };
 }
 
-/** The first non-empty line, trimmed. */
-export function firstLine(s: string): string {
-  return nonEmptyLines(s)[0] ?? "";
-}
-
 /** The last non-empty line, trimmed. */
 export function lastLine(s: string): string {
-  return nonEmptyLines(s).at(-1) ?? "";
-}
-
-function nonEmptyLines(s: string): string[] {
-  return (s || "")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
+  return (
+    (s || "")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "")
+      .at(-1) ?? ""
+  );
 }

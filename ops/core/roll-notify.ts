@@ -4,16 +4,9 @@
  * container left unhealthy by a failed `pulumi up`, and `roll.completed` when instances moved to
  * another version. Pure builders here; up.ts wires them. Delivery never changes up's exit code.
  */
-import { parse as parseYaml } from "yaml";
 import { type NotificationPayload, rollCompleted, rollFailed, type RolledInstance } from "../../app/src/notify";
+import type { AppContainerHealth } from "./failed-roll";
 import type { Env, Run } from "./pulumi-cli";
-
-/** Whether the stack file sets `fleet:notify` (encrypted or not); only then is the CLI asked for it. */
-export function stackSetsNotify(stackFileText: string | null): boolean {
-  const doc: unknown = stackFileText ? parseYaml(stackFileText) : null;
-  const config = doc && typeof doc === "object" ? (doc as { config?: unknown }).config : undefined;
-  return config !== null && typeof config === "object" && "fleet:notify" in config;
-}
 
 /** `pulumi config get fleet:notify`: the decrypted URL, or null when it cannot be read. */
 export function readNotifyUrl(run: Run, cli: string, stack: string, o: { env: Env; cwd: string }): string | null {
@@ -49,15 +42,6 @@ export function movedInstances(before: Record<string, string>, after: Record<str
     .map((name) => ({ name, from: before[name] ?? null, to: after[name]! }));
 }
 
-/** An app container as `npm run up` reports it after a failed roll. */
-export interface UnhealthyContainer {
-  readonly name: string;
-  readonly instance: string;
-  readonly version: string;
-  readonly status: string;
-  readonly lastOutput: string;
-}
-
 /**
  * What `npm run up` sends: after a failure, one `roll.failed` per app container that is not
  * healthy; after a success, one `roll.completed` when an instance moved (an `up` that changed no
@@ -66,7 +50,7 @@ export interface UnhealthyContainer {
 export function rollNotifications(
   stack: string,
   exitCode: number,
-  a: { readonly containers: readonly UnhealthyContainer[]; readonly moved: readonly RolledInstance[] },
+  a: { readonly containers: readonly AppContainerHealth[]; readonly moved: readonly RolledInstance[] },
   at = new Date(),
 ): NotificationPayload[] {
   if (exitCode !== 0) {
