@@ -3,7 +3,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { formatPlan, LocalGitScm, planRelease } from "../ops/commands/release-dry";
+import { runReleaseDry } from "../ops/commands/release-dry";
+import { LocalGitScm } from "../ops/core/local-git-scm";
+import { currentAppVersion, formatPlan, lastReleaseTag, planRelease } from "../ops/core/release-plan";
 
 const ROOT = resolve(__dirname, "..");
 const made: string[] = [];
@@ -207,5 +209,34 @@ describe("npm run release:dry", () => {
       changelogPath: "app/CHANGELOG.md",
       changelog: "## [1.1.0](https://github.com/acme/fleet/compare/v1.0.0...v1.1.0) (DATE)",
     });
+  });
+});
+
+describe("runReleaseDry", () => {
+  const io = () => {
+    const lines: string[] = [];
+    return { lines, o: { out: (l: string) => lines.push(l), err: (l: string) => lines.push(`ERR ${l}`) } };
+  };
+
+  test("the plan for the terminal: the version app/package.json holds and the newest tag", async () => {
+    const r = repo();
+    r.git("tag", "v1.0.0");
+    r.commit("chore: nothing to release");
+    const scm = new LocalGitScm(r.dir);
+    expect([await currentAppVersion(scm), await lastReleaseTag(scm)]).toEqual(["1.0.0", "v1.0.0"]);
+    const { lines, o } = io();
+    expect(await runReleaseDry([], r.dir, o)).toBe(0);
+    expect(lines).toEqual([
+      "No release: no commit touching app/ since v1.0.0 is a feat, a fix or a breaking change; app/package.json stays at 1.0.0.",
+    ]);
+  });
+
+  test("an unknown option is a usage error (exit 2) with the usage", async () => {
+    const { lines, o } = io();
+    expect(await runReleaseDry(["--jsn"], repo().dir, o)).toBe(2);
+    expect(lines[0]?.split("\n").slice(-2)).toEqual([
+      "Usage: npm run release:dry [-- --json]",
+      "Prints the next app version and the changelog section release-please would write, from the local git history.",
+    ]);
   });
 });
