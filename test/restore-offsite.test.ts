@@ -1,9 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { type RestoreDeps, runRestore } from "../ops/commands/restore";
+import { runRestore } from "../ops/commands/restore";
 import type { CommandResult } from "../ops/core/docker";
 import { offsiteContainerQuery, offsiteFetchCommand, offsiteSnapshotsCommand } from "../ops/core/offsite";
-
-const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
+import { fakeOps, ok } from "./fake-docker";
 
 const SNAPSHOTS = [
   { snapshot: "1a2b3c4d", time: "2026-11-24T02:00:01Z", id: "homebrews-a", reason: "scheduled", versions: null },
@@ -17,29 +16,15 @@ const SNAPSHOTS = [
 ];
 
 function fake(opts: { offsitePs?: string; appPs?: string; fetch?: CommandResult; restore?: CommandResult } = {}) {
-  const calls: string[] = [];
-  const out: string[] = [];
-  const err: string[] = [];
-  const deps: RestoreDeps = {
-    docker: (args, o) => {
-      calls.push(`docker ${args.join(" ")}${o?.stream ? "  [streamed]" : ""}`);
-      if (args[0] === "ps" && args.includes("label=fleet.role=offsite"))
-        return ok(opts.offsitePs ?? "0ff51e\tfleet-dev-offsite\n");
-      if (args[0] === "ps") return ok(opts.appPs ?? "c0ffee\thomebrews-app-1a2b3c4\t1.4.0\n");
-      if (args.includes("snapshots")) return ok(JSON.stringify(SNAPSHOTS));
-      if (args.includes("fetch"))
-        return opts.fetch ?? ok(JSON.stringify({ id: "homebrews-b", snapshot: "5e6f7a8b...", alreadyLocal: false }));
-      return opts.restore ?? ok();
-    },
-    confirm: async (q) => {
-      calls.push(`confirm ${q}`);
-      return true;
-    },
-    interactive: true,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-  };
-  return { deps, calls, out, err };
+  return fakeOps((args) => {
+    if (args[0] === "ps" && args.includes("label=fleet.role=offsite"))
+      return ok(opts.offsitePs ?? "0ff51e\tfleet-dev-offsite\n");
+    if (args[0] === "ps") return ok(opts.appPs ?? "c0ffee\thomebrews-app-1a2b3c4\t1.4.0\n");
+    if (args.includes("snapshots")) return ok(JSON.stringify(SNAPSHOTS));
+    if (args.includes("fetch"))
+      return opts.fetch ?? ok(JSON.stringify({ id: "homebrews-b", snapshot: "5e6f7a8b...", alreadyLocal: false }));
+    return opts.restore ?? ok();
+  });
 }
 
 describe("restore --from-offsite", () => {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, test } from "vitest";
-import { runRestore, type RestoreDeps } from "../ops/commands/restore";
+import { runRestore } from "../ops/commands/restore";
 import {
   appContainerQuery,
   backupListCommand,
@@ -14,59 +14,19 @@ import {
 import { stackFromArgv } from "../ops/core/args";
 import type { CommandResult } from "../ops/core/docker";
 import { CliError } from "../ops/core/errors";
-import { backupSummary } from "./backup-summary";
+import { backupSummary, HOMEBREWS } from "./backup-summary";
+import { fakeOps, ok } from "./fake-docker";
 
-const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
-
-const BACKUPS = [
-  backupSummary(
-    "homebrews-20261125t020000004z-v1.4.0-s0003",
-    "2026-11-25T02:00:00.004Z",
-    "scheduled",
-    "1.4.0",
-    null,
-    null,
-  ),
-  backupSummary(
-    "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
-    "2026-11-24T09:26:35.081Z",
-    "pre-update",
-    "1.4.0",
-    "1.3.0",
-    "1.4.0",
-  ),
-  backupSummary(
-    "homebrews-20261124t020000007z-v1.3.0-s0003",
-    "2026-11-24T02:00:00.007Z",
-    "scheduled",
-    "1.3.0",
-    null,
-    null,
-  ),
-];
+const BACKUPS = [HOMEBREWS.scheduled140, HOMEBREWS.preUpdate140, HOMEBREWS.scheduled130];
 
 function fake(
   opts: { ps?: string; list?: CommandResult; restore?: CommandResult; confirm?: boolean; interactive?: boolean } = {},
 ) {
-  const calls: string[] = [];
-  const out: string[] = [];
-  const err: string[] = [];
-  const deps: RestoreDeps = {
-    docker: (args, o) => {
-      calls.push(`docker ${args.join(" ")}${o?.stream ? "  [streamed]" : ""}`);
-      if (args[0] === "ps") return ok(opts.ps ?? "c0ffee\thomebrews-app-1a2b3c4\t1.4.0\n");
-      if (args.includes("list")) return opts.list ?? ok(JSON.stringify(BACKUPS));
-      return opts.restore ?? ok();
-    },
-    confirm: async (q) => {
-      calls.push(`confirm ${q}`);
-      return opts.confirm ?? true;
-    },
-    interactive: opts.interactive ?? true,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-  };
-  return { deps, calls, out, err };
+  return fakeOps((args) => {
+    if (args[0] === "ps") return ok(opts.ps ?? "c0ffee\thomebrews-app-1a2b3c4\t1.4.0\n");
+    if (args.includes("list")) return opts.list ?? ok(JSON.stringify(BACKUPS));
+    return opts.restore ?? ok();
+  }, opts);
 }
 
 const PS =

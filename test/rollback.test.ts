@@ -21,11 +21,11 @@ import { runRollback, type RollbackDeps } from "../ops/commands/rollback";
 import { loadInstancePins } from "../ops/core/config";
 import type { CommandResult } from "../ops/core/docker";
 import { CliError } from "../ops/core/errors";
-import { backupSummary } from "./backup-summary";
+import { HOMEBREWS } from "./backup-summary";
+import { fakeOps, ok } from "./fake-docker";
 
 const FIXTURES = path.join(__dirname, "fixtures", "history");
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
-const ok = (stdout = ""): CommandResult => ({ status: 0, stdout, stderr: "" });
 
 /** The whole recorded local history, numbered, newest first. */
 const local = (): HistoryEntry[] =>
@@ -55,13 +55,12 @@ function fake(
     instances?: InstancePin[];
   } = {},
 ): Fake {
-  const calls: string[] = [];
-  const out: string[] = [];
-  const err: string[] = [];
   let phase: "before-up" | "after-up" = "before-up";
+  const f = fakeOps((args) => (opts.docker ? opts.docker(args, phase) : ok()), opts);
   const deps: RollbackDeps = {
+    ...f.deps,
     pulumi: (args, o) => {
-      calls.push(`pulumi ${args.join(" ")}${o?.stream ? "  [streamed]" : ""}`);
+      f.calls.push(`pulumi ${args.join(" ")}${o?.stream ? "  [streamed]" : ""}`);
       if (args[0] === "stack" && args[1] === "history") {
         const pageSize = args[args.indexOf("--page-size") + 1] ?? "";
         const page = args[args.indexOf("--page") + 1] ?? "";
@@ -74,20 +73,9 @@ function fake(
       }
       return ok();
     },
-    docker: (args) => {
-      calls.push(`docker ${args.join(" ")}`);
-      return opts.docker ? opts.docker(args, phase) : ok();
-    },
-    confirm: async (q) => {
-      calls.push(`confirm ${q}`);
-      return opts.confirm ?? true;
-    },
-    interactive: opts.interactive ?? true,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
     loadInstances: () => opts.instances ?? PINS,
   };
-  return { deps, calls, out, err };
+  return { ...f, deps };
 }
 
 const history = (pageSize: number, page: number) => `pulumi ${historyArgs("dev", pageSize, page).join(" ")}`;
@@ -421,38 +409,10 @@ describe("npm run rollback", () => {
 describe("npm run rollback --restore-data", () => {
   const ps = (id: string, name: string, version: string) => ok(`${id}\t${name}\t${version}\n`);
   const backups = JSON.stringify([
-    backupSummary(
-      "homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
-      "2026-11-24T09:26:35.081Z",
-      "pre-update",
-      "1.4.0",
-      "1.3.0",
-      "1.4.0",
-    ),
-    backupSummary(
-      "homebrews-20261124t090312460z-v1.4.0-s0003-from-1.3.0-to-1.4.0",
-      "2026-11-24T09:03:12.460Z",
-      "pre-update",
-      "1.4.0",
-      "1.3.0",
-      "1.4.0",
-    ),
-    backupSummary(
-      "homebrews-20261124t020000007z-v1.3.0-s0003",
-      "2026-11-24T02:00:00.007Z",
-      "scheduled",
-      "1.3.0",
-      null,
-      null,
-    ),
-    backupSummary(
-      "homebrews-20261117t100946311z-v1.3.1-s0003-from-1.3.0-to-1.3.1",
-      "2026-11-17T10:09:46.311Z",
-      "pre-update",
-      "1.3.1",
-      "1.3.0",
-      "1.3.1",
-    ),
+    HOMEBREWS.preUpdate140,
+    HOMEBREWS.preUpdate140First,
+    HOMEBREWS.scheduled130,
+    HOMEBREWS.preUpdate131,
   ]);
   const docker = (args: string[], phase: "before-up" | "after-up"): CommandResult => {
     if (args[0] === "ps")
@@ -474,7 +434,7 @@ describe("npm run rollback --restore-data", () => {
       "pulumi config set fleet:version 1.3.0 --stack dev",
       "pulumi up --yes --stack dev --message Roll back fleet:version 1.4.0 -> 1.3.0 (to update 11)  [streamed]",
       psArgs,
-      "docker exec bbb222 node dist/cli.js backup restore homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0 --live",
+      "docker exec bbb222 node dist/cli.js backup restore homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0 --live  [streamed]",
     ]);
     expect(f.out).toContain("  homebrews: will restore homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0");
     expect(f.out).toContain("Restored homebrews from homebrews-20261124t092635081z-v1.4.0-s0003-from-1.3.0-to-1.4.0.");
