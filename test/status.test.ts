@@ -11,7 +11,8 @@ import {
   SEPARATOR,
   stackContainersArgs,
 } from "../ops/core/docker-target";
-import { scheduleSeconds, showAge, showBytes, statusRows, type Observation } from "../ops/core/status-model";
+import { scheduleIntervalSeconds, staleLimitSeconds } from "../app/src/backup-stale";
+import { showAge, showBytes, statusRows, type Observation } from "../ops/core/status-model";
 import { runStatus, type StatusDeps } from "../ops/commands/status";
 import { backupSummary } from "./backup-summary";
 
@@ -250,6 +251,43 @@ describe("status rows from a Docker host", () => {
     ]);
   });
 
+  test("a weekday schedule is measured by its longest gap, as the backup sidecar and the dashboard measure it", () => {
+    const weekdays = spec('port: 5004\nbackup:\n  schedule: "0 3 * * 1-5"\n', "weekdays");
+    // Monday 02:00, 71 h after Friday's backup: within twice the weekend's 3-day gap.
+    const monday = new Date("2026-11-30T02:00:00Z");
+    const id = "f".repeat(64);
+    const obs: Observation = {
+      containers: [
+        {
+          id,
+          name: "weekdays-app-fffffff",
+          instance: "weekdays",
+          version: "1.4.0",
+          state: "running",
+          health: "healthy",
+          lastProbe: "",
+          startedAt: "2026-11-01T00:00:00Z",
+          restarts: 0,
+        },
+      ],
+      routes: new Map([["weekdays", id.slice(0, 12)]]),
+      data: new Map([
+        [
+          "weekdays",
+          {
+            backups: [backupSummary("w-1", "2026-11-27T03:00:00.000Z", "scheduled", "1.4.0", null, null)],
+            lastRun: null,
+            dataBytes: 1,
+            offsite: null,
+          },
+        ],
+      ]),
+    };
+    const [row] = statusRows([weekdays], "1.4.0", obs, monday);
+    expect([row?.backup.ageSeconds, row?.backup.stale, row?.problems]).toEqual([71 * HOUR, false, []]);
+    expect(staleLimitSeconds("0 3 * * 1-5", monday)).toBe(6 * 86400);
+  });
+
   test("the app printing another backup shape is a problem named by its field, not a blank", () => {
     const docker = fakeDocker([
       [stackContainersArgs("dev"), { stdout: `${HB}\tapp\thomebrews\n` }],
@@ -323,7 +361,7 @@ describe("formatting", () => {
     [40 * 2 ** 30, "40G"],
   ])("%i bytes -> %s", (b, shown) => expect(showBytes(b)).toBe(shown));
   test("the schedule's interval is measured between two runs", () => {
-    expect(scheduleSeconds("0 3 * * *", NOW)).toBe(86400);
-    expect(scheduleSeconds("*/5 * * * *", NOW)).toBe(300);
+    expect(scheduleIntervalSeconds("0 3 * * *", NOW)).toBe(86400);
+    expect(scheduleIntervalSeconds("*/5 * * * *", NOW)).toBe(300);
   });
 });

@@ -3,22 +3,11 @@
  * expression, pruning, and the notifications (src/notify.ts) of a failed run and of stale backups.
  * A notification is sent without waiting for it: it never delays or fails a backup.
  */
-import { Cron } from "croner";
 import { existsSync } from "node:fs";
 import { BackupError, type BackupSummary, createBackupRecorded, listBackups, pruneBackups, recordRun } from "./backup";
+import { staleLimitSeconds } from "./backup-stale";
 import type { Paths } from "./db";
 import { backupFailed, backupStale, type NotificationPayload, type NotifyResult, sendNotification } from "./notify";
-
-/** How many runs ahead the interval of a schedule is measured (an irregular one, such as weekdays only, takes its longest gap). */
-const RUNS_MEASURED = 10;
-
-/** The longest gap between two runs of `cron` among its next runs after `from`, in seconds. */
-export function scheduleIntervalSeconds(cron: string, from: Date): number {
-  const runs = new Cron(cron, { paused: true }).nextRuns(RUNS_MEASURED, from);
-  let longest = 0;
-  for (let i = 1; i < runs.length; i++) longest = Math.max(longest, (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000);
-  return longest;
-}
 
 /** Whether the scheduled backups are stale: the newest is older than `limitSeconds`, or there is none after the sidecar ran that long. */
 export function staleness(
@@ -98,7 +87,7 @@ export class BackupScheduler {
   checkStale(): void {
     const now = this.now();
     if (!existsSync(this.o.paths.dbFile) || this.staleNotified) return;
-    const limitSeconds = 2 * scheduleIntervalSeconds(this.o.cron, now);
+    const limitSeconds = staleLimitSeconds(this.o.cron, now);
     let backups: BackupSummary[];
     try {
       backups = listBackups(this.o.paths.backupDir);

@@ -18,7 +18,7 @@ import http from "node:http";
 import path from "node:path";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import { scheduleIntervalSeconds } from "./backup-schedule";
+import { staleLimitSeconds } from "./backup-stale";
 import { duration } from "./duration";
 import { html, type SafeHtml, trusted } from "./web/html";
 
@@ -206,7 +206,7 @@ export function backupState(decl: DeclaredInstance, body: StatusBody["backup"] |
   const ageSeconds = newestAt ? Math.max(0, Math.round((now.getTime() - Date.parse(newestAt)) / 1000)) : null;
   if (last && !last.ok) return { state: "failed", at: last.at, ageSeconds, error: last.error };
   if (newestAt === null) return { state: "none", at: null, ageSeconds: null, error: null };
-  const limit = 2 * scheduleIntervalSeconds(decl.backupSchedule, now);
+  const limit = staleLimitSeconds(decl.backupSchedule, now);
   return { state: ageSeconds! > limit ? "stale" : "ok", at: newestAt, ageSeconds, error: null };
 }
 

@@ -4,7 +4,7 @@
  * with every way it is off spelled out in `problems`. Pure: the target's observation comes in as
  * data ({@link Observation}), so a Docker host and a Swarm cluster can both feed it.
  */
-import { Cron } from "croner";
+import { staleLimitSeconds } from "../../app/src/backup-stale";
 import type { InstanceSpec } from "../../components/spec";
 import type { BackupSummary, LastRun, OffsiteSnapshot } from "../../components/app-contract";
 
@@ -82,12 +82,6 @@ export interface StatusRow {
   readonly problems: readonly string[];
 }
 
-/** Seconds between two consecutive runs of a cron schedule, measured at `now`. */
-export function scheduleSeconds(cron: string, now: Date): number {
-  const [a, b] = new Cron(cron, { paused: true }).nextRuns(2, now);
-  return a && b ? (b.getTime() - a.getTime()) / 1000 : Number.POSITIVE_INFINITY;
-}
-
 const seconds = (from: string, now: Date) => Math.max(0, Math.round((now.getTime() - Date.parse(from)) / 1000));
 
 /** The container that serves an instance: the route's target, else a healthy one, else the newest. */
@@ -151,7 +145,7 @@ function row(name: string, spec: InstanceSpec | undefined, stackVersion: string,
   if (failed) problems.push(`the last backup failed at ${failed.at}: ${failed.error ?? "no error text"}`);
   let stale = false;
   if (schedule !== null && data && !data.error) {
-    const limit = 2 * scheduleSeconds(schedule, now);
+    const limit = staleLimitSeconds(schedule, now);
     // Without any backup yet, the clock starts when the container did (a first deploy).
     const since = ageSeconds ?? (c ? seconds(c.startedAt, now) : 0);
     stale = since > limit;
