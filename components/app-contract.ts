@@ -6,15 +6,65 @@
  * Pure: builders return argv arrays and tests compare them.
  */
 import { z } from "zod";
+import type { envSchema as appEnvSchema } from "../app/src/config";
+import type { envSchema as dashboardEnvSchema } from "../app/src/dashboard";
+import type { envSchema as offsiteEnvSchema } from "../app/src/offsite";
 import type { Role } from "./naming";
 
 /** The app's CLI inside its image (WORKDIR /app). */
 export const APP_CLI = ["node", "dist/cli.js"] as const;
+/** The dashboard mode of the image (app/src/dashboard-server.ts). */
+export const DASHBOARD_SERVER = ["node", "dist/dashboard-server.js"] as const;
 /** Where the app keeps its data and its backups inside a container (env DATA_DIR, BACKUP_DIR). */
 export const DATA_DIR = "/data";
 export const BACKUP_DIR = "/backups";
-/** The env names of those paths and of the instance's name. */
-export const ENV = { dataDir: "DATA_DIR", backupDir: "BACKUP_DIR", appName: "APP_NAME" } as const;
+
+/**
+ * The env names fleet sets on the image's containers, per mode. Each is a key of that mode's own
+ * schema (`envSchema` of app/src/config.ts, dashboard.ts, offsite.ts), so a name the image stops
+ * reading fails the typecheck here.
+ */
+export const ENV = {
+  appName: "APP_NAME",
+  appTitle: "APP_TITLE",
+  port: "PORT",
+  dataDir: "DATA_DIR",
+  backupDir: "BACKUP_DIR",
+  socketDir: "APP_SOCKET_DIR",
+  adminToken: "ADMIN_TOKEN",
+  statusToken: "STATUS_TOKEN",
+  notifyUrl: "NOTIFY_URL",
+  stack: "FLEET_STACK",
+} as const satisfies Record<string, keyof (typeof appEnvSchema)["shape"]>;
+
+/** The dashboard mode's env names ({@link DASHBOARD_SERVER}). */
+export const DASHBOARD_ENV = {
+  port: "PORT",
+  socketDir: "APP_SOCKET_DIR",
+  adminToken: "ADMIN_TOKEN",
+  stack: "FLEET_STACK",
+  socketsDir: "DASHBOARD_SOCKETS_DIR",
+  instances: "DASHBOARD_INSTANCES",
+  statusTokens: "DASHBOARD_STATUS_TOKENS",
+} as const satisfies Record<string, keyof (typeof dashboardEnvSchema)["shape"]>;
+
+/** The off-site copier's env names (`offsite run`); restic's own are passed through as they are. */
+export const OFFSITE_ENV = {
+  repository: "RESTIC_REPOSITORY",
+  password: "RESTIC_PASSWORD",
+  instances: "OFFSITE_INSTANCES",
+  keepDaily: "OFFSITE_KEEP_DAILY",
+  keepWeekly: "OFFSITE_KEEP_WEEKLY",
+  keepMonthly: "OFFSITE_KEEP_MONTHLY",
+  intervalSeconds: "OFFSITE_INTERVAL_SECONDS",
+  checkCron: "OFFSITE_CHECK_CRON",
+  pruneCron: "OFFSITE_PRUNE_CRON",
+  sshKey: "OFFSITE_SSH_KEY",
+  knownHosts: "OFFSITE_KNOWN_HOSTS",
+} as const satisfies Record<string, keyof (typeof offsiteEnvSchema)["shape"]>;
+
+/** `NAME=value` of one env entry, the form a container's `envs` take. */
+export const envEntry = (name: string, value: string | number): string => `${name}=${value}`;
 /** The last backup attempt's record in BACKUP_DIR (app/src/backup.ts `LAST_RUN`). */
 export const LAST_RUN_FILE = ".last-run.json";
 
@@ -44,34 +94,57 @@ export function labelFilters(q: { readonly stack: string; readonly instance?: st
 
 /** `backup list --json` */
 export const backupListArgs = (): string[] => [...APP_CLI, "backup", "list", "--json"];
-/** `backup restore <id> --live [--trust]`: through the running server (maintenance mode, swap, reopen). */
-export const backupRestoreLiveArgs = (id: string, trust = false): string[] => [
+/**
+ * `backup restore <id> [--live] [--trust]`: `--live` through the running server (maintenance mode,
+ * swap, reopen); without it into a stopped app's volume.
+ */
+export const backupRestoreArgs = (id: string, o: { live: boolean; trust: boolean }): string[] => [
   ...APP_CLI,
   "backup",
   "restore",
   id,
-  "--live",
-  ...(trust ? ["--trust"] : []),
+  ...(o.live ? ["--live"] : []),
+  ...(o.trust ? ["--trust"] : []),
 ];
-/** `backup create --reason R --if-exists`: prints the new backup's id, or that there is no database yet. */
-export const backupCreateArgs = (reason: string): string[] => [
+/** `backup restore <id> --live [--trust]` */
+export const backupRestoreLiveArgs = (id: string, trust = false): string[] =>
+  backupRestoreArgs(id, { live: true, trust });
+/**
+ * `backup create [--reason R] [--from F --to T] [--if-exists]`. The values are passed as they are, so
+ * a shell script may pass quoted shell expansions (`"$FLEET_VERSION"`).
+ */
+export const backupCreateArgs = (
+  o: { reason?: string; from?: string; to?: string; ifExists?: boolean } = {},
+): string[] => [
   ...APP_CLI,
   "backup",
   "create",
-  "--reason",
-  reason,
-  "--if-exists",
+  ...(o.reason !== undefined ? ["--reason", o.reason] : []),
+  ...(o.from !== undefined ? ["--from", o.from] : []),
+  ...(o.to !== undefined ? ["--to", o.to] : []),
+  ...(o.ifExists === true ? ["--if-exists"] : []),
 ];
-/** `backup verify <id>`: prints {@link VerifiedBackup}; exits 1 when it is not ok. */
-export const backupVerifyArgs = (id: string): string[] => [...APP_CLI, "backup", "verify", id];
-/** `backup restore <id> [--trust]`: offline, into DATA_DIR, with no server running on it. */
-export const backupRestoreOfflineArgs = (id: string, trust = false): string[] => [
+/** `backup schedule --cron C --keep N`: the backup sidecar's loop. */
+export const backupScheduleArgs = (cron: string, keep: number): string[] => [
   ...APP_CLI,
   "backup",
-  "restore",
-  id,
-  ...(trust ? ["--trust"] : []),
+  "schedule",
+  "--cron",
+  cron,
+  "--keep",
+  String(keep),
 ];
+/** `backup verify <id>` */
+export const backupVerifyArgs = (id: string): string[] => [...APP_CLI, "backup", "verify", id];
+/** `offsite run`: the off-site container's loop. */
+export const offsiteRunArgs = (): string[] => [...APP_CLI, "offsite", "run"];
+/** `offsite health`: its healthcheck. */
+export const offsiteHealthArgs = (): string[] => [...APP_CLI, "offsite", "health"];
+/** `offsite sync`: one copy round now. */
+export const offsiteSyncArgs = (): string[] => [...APP_CLI, "offsite", "sync"];
+/** `backup restore <id> [--trust]`: offline, into DATA_DIR, with no server running on it. */
+export const backupRestoreOfflineArgs = (id: string, trust = false): string[] =>
+  backupRestoreArgs(id, { live: false, trust });
 /** `offsite snapshots --instance I --json` (the off-site container). */
 export const offsiteSnapshotsArgs = (instance: string): string[] => [
   ...APP_CLI,

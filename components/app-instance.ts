@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { BACKUP_DIR, backupCreateArgs, DATA_DIR, ENV, envEntry, LABEL } from "./app-contract";
 import { InstanceComponent, notifySettings, type InstanceArgs } from "./instance-component";
 import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
 import { cpusString, goDuration, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
@@ -55,12 +56,21 @@ export interface AppInstanceArgs extends InstanceArgs {
  * starts), once a minute.
  */
 export const SIDECAR_HEALTHCHECK = {
-  tests: ["CMD", "test", "-w", "/backups"],
+  tests: ["CMD", "test", "-w", BACKUP_DIR],
   interval: "1m0s",
   timeout: "5s",
   startPeriod: "5s",
   retries: 3,
 };
+
+/** The app's `backup create` of the pre-update backup, with the script's shell variables. */
+const PRE_UPDATE_CREATE = backupCreateArgs({
+  reason: "pre-update",
+  from: '"${from:-none}"',
+  to: '"$FLEET_VERSION"',
+  ifExists: true,
+});
+const FROM_AT = PRE_UPDATE_CREATE.indexOf("--from");
 
 /**
  * Pre-update backup, run by the `docker` CLI on the machine that runs `pulumi up`. It reads the
@@ -72,14 +82,15 @@ export const SIDECAR_HEALTHCHECK = {
  */
 export const PRE_UPDATE_BACKUP_SCRIPT = [
   "set -eu",
-  'from=$(docker ps --filter "label=fleet.stack=$FLEET_STACK" --filter "label=fleet.instance=$FLEET_INSTANCE" \\',
-  "  --filter label=fleet.role=app --filter health=healthy --format '{{.Label \"fleet.version\"}}' | head -n 1)",
+  `from=$(docker ps --filter "label=${LABEL.stack}=$FLEET_STACK" --filter "label=${LABEL.instance}=$FLEET_INSTANCE" \\`,
+  `  --filter label=${LABEL.role}=app --filter health=healthy --format '{{.Label "${LABEL.version}"}}' | head -n 1)`,
   `docker run --rm --network none --user ${APP_USER} --read-only --tmpfs /tmp \\`,
   "  --cap-drop ALL --security-opt no-new-privileges:true \\",
-  '  -e "APP_NAME=$FLEET_INSTANCE" -e DATA_DIR=/data -e BACKUP_DIR=/backups \\',
-  '  -v "$FLEET_DATA_VOLUME:/data" -v "$FLEET_BACKUPS:/backups" \\',
-  '  "$FLEET_IMAGE" node dist/cli.js backup create --reason pre-update \\',
-  '  --from "${from:-none}" --to "$FLEET_VERSION" --if-exists',
+  `  -e "${ENV.appName}=$FLEET_INSTANCE" -e ${envEntry(ENV.dataDir, DATA_DIR)} -e ${envEntry(ENV.backupDir, BACKUP_DIR)} \\`,
+  `  -v "$FLEET_DATA_VOLUME:${DATA_DIR}" -v "$FLEET_BACKUPS:${BACKUP_DIR}" \\`,
+  // The script is the command's input: its text stays as it was, so a second up plans no replacement.
+  `  "$FLEET_IMAGE" ${PRE_UPDATE_CREATE.slice(0, FROM_AT).join(" ")} \\`,
+  `  ${PRE_UPDATE_CREATE.slice(FROM_AT).join(" ")}`,
   "",
 ].join("\n");
 
@@ -135,16 +146,16 @@ export class AppInstance extends InstanceComponent {
         { ...self, retainOnDelete: true },
       );
       backups = volume.name;
-      backupsMount = { volumeName: volume.name, containerPath: "/backups" };
+      backupsMount = { volumeName: volume.name, containerPath: BACKUP_DIR };
     } else {
       const dir = backupHostDir(args.backupDir, name);
       backups = pulumi.output(dir);
-      backupsMount = { hostPath: dir, containerPath: "/backups" };
+      backupsMount = { hostPath: dir, containerPath: BACKUP_DIR };
     }
 
     const secretEnv = args.secretEnv ?? {};
     let adminToken: pulumi.Input<string>;
-    const givenToken = secretEnv["ADMIN_TOKEN"];
+    const givenToken = secretEnv[ENV.adminToken];
     if (givenToken === undefined) {
       this.adminToken = new random.RandomPassword(names.adminToken, { length: 32, special: false }, self);
       // The engine marks `result` secret itself; wrapping says so in the program (and under mocks).
@@ -178,15 +189,15 @@ export class AppInstance extends InstanceComponent {
     );
 
     const envs: pulumi.Input<string>[] = [
-      ...envLines(appEnvironment(name, spec, { APP_SOCKET_DIR: socketDir(name) })),
+      ...envLines(appEnvironment(name, spec, { [ENV.socketDir]: socketDir(name) })),
       ...Object.keys(secretEnv)
-        .filter((k) => k !== "ADMIN_TOKEN")
+        .filter((k) => k !== ENV.adminToken)
         .sort()
         .map((k) => pulumi.interpolate`${k}=${secretEnv[k] ?? ""}`),
-      pulumi.interpolate`ADMIN_TOKEN=${adminToken}`,
-      ...(this.statusToken !== undefined ? [pulumi.interpolate`STATUS_TOKEN=${this.statusToken}`] : []),
+      pulumi.interpolate`${ENV.adminToken}=${adminToken}`,
+      ...(this.statusToken !== undefined ? [pulumi.interpolate`${ENV.statusToken}=${this.statusToken}`] : []),
     ];
-    const volumes = [{ volumeName: data.name, containerPath: "/data" }, backupsMount];
+    const volumes = [{ volumeName: data.name, containerPath: DATA_DIR }, backupsMount];
     const hardening = {
       ...CONTAINER_HARDENING,
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },

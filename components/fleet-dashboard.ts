@@ -2,7 +2,8 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { APP_USER, HEALTH_PROBE, STOP_GRACE_SECONDS } from "./app-instance";
+import { DASHBOARD_ENV, DASHBOARD_SERVER, envEntry } from "./app-contract";
+import { APP_PORT, APP_USER, HEALTH_PROBE, STOP_GRACE_SECONDS } from "./app-instance";
 import { dashboardNames, fleetLabels } from "./naming";
 import { cpusString, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
 import { ROUTE_DELETE_SCRIPT, ROUTE_UPSERT_SCRIPT, siteBlock, SOCKETS_DIR, socketDir } from "./proxy-config";
@@ -82,16 +83,16 @@ export class FleetDashboard extends pulumi.ComponentResource {
       names.container,
       {
         image: args.image,
-        command: ["node", "dist/dashboard-server.js"],
+        command: [...DASHBOARD_SERVER],
         envs: [
-          "PORT=8080",
-          `APP_SOCKET_DIR=${socketDir(names.route)}`,
-          `DASHBOARD_SOCKETS_DIR=${SOCKETS_DIR}`,
-          `FLEET_STACK=${args.stack}`,
-          `DASHBOARD_INSTANCES=${JSON.stringify(declared)}`,
+          envEntry(DASHBOARD_ENV.port, APP_PORT),
+          envEntry(DASHBOARD_ENV.socketDir, socketDir(names.route)),
+          envEntry(DASHBOARD_ENV.socketsDir, SOCKETS_DIR),
+          envEntry(DASHBOARD_ENV.stack, args.stack),
+          envEntry(DASHBOARD_ENV.instances, JSON.stringify(declared)),
           // envs are not read back (resourceDockerContainerRead skips them): secrets here never drift.
-          pulumi.interpolate`DASHBOARD_STATUS_TOKENS=${pulumi.secret(statusTokens)}`,
-          pulumi.interpolate`ADMIN_TOKEN=${token}`,
+          pulumi.interpolate`${DASHBOARD_ENV.statusTokens}=${pulumi.secret(statusTokens)}`,
+          pulumi.interpolate`${DASHBOARD_ENV.adminToken}=${token}`,
         ],
         volumes: [{ volumeName: args.proxy.socketsVolume, containerPath: SOCKETS_DIR }],
         healthcheck: { tests: HEALTH_PROBE, ...HEALTHCHECK },

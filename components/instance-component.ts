@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { ENV } from "./app-contract";
 import { logicalNames } from "./naming";
 import type { InstanceSpec } from "./spec";
 
@@ -66,7 +67,7 @@ export interface NotifySettings {
 export function notifySettings(stack: string, notify: pulumi.Input<string> | undefined): NotifySettings {
   return notify === undefined
     ? { env: {}, secrets: {} }
-    : { env: { FLEET_STACK: stack }, secrets: { NOTIFY_URL: pulumi.secret(notify) } };
+    : { env: { [ENV.stack]: stack }, secrets: { [ENV.notifyUrl]: pulumi.secret(notify) } };
 }
 
 /** An instance component of either target: its outputs, set and registered last by {@link finish}. */

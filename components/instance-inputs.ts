@@ -4,16 +4,13 @@
  * swarm target (swarm-instance.ts) build their resources from these, so one instance file renders
  * the same app on both. Pure, no Pulumi.
  */
+import { BACKUP_DIR, backupScheduleArgs, DATA_DIR, ENV } from "./app-contract";
 import type { InstanceSpec } from "./spec";
 
 /** Port the app listens on inside its container (app image contract). */
 export const APP_PORT = 8080;
 /** uid:gid of the app image's `app` user. */
 export const APP_USER = "10001:10001";
-/** Where the data volume is mounted. */
-export const DATA_DIR = "/data";
-/** Where backups are written. */
-export const BACKUP_DIR = "/backups";
 
 /**
  * The app container's healthcheck: `GET /api/health` must answer 200, through bash's `/dev/tcp`.
@@ -45,11 +42,11 @@ export function appEnvironment(
   extra: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   return {
-    APP_NAME: name,
-    APP_TITLE: spec.title,
-    PORT: String(APP_PORT),
-    DATA_DIR,
-    BACKUP_DIR,
+    [ENV.appName]: name,
+    [ENV.appTitle]: spec.title,
+    [ENV.port]: String(APP_PORT),
+    [ENV.dataDir]: DATA_DIR,
+    [ENV.backupDir]: BACKUP_DIR,
     ...extra,
     ...spec.env,
   };
@@ -57,7 +54,7 @@ export function appEnvironment(
 
 /** The environment of the backup sidecar (the target adds the notifier's, instance-component.ts `notifySettings`). */
 export function backupEnvironment(name: string): Record<string, string> {
-  return { APP_NAME: name, DATA_DIR, BACKUP_DIR };
+  return { [ENV.appName]: name, [ENV.dataDir]: DATA_DIR, [ENV.backupDir]: BACKUP_DIR };
 }
 
 /** `NAME=value` lines of an environment map, in its order. */
@@ -67,16 +64,7 @@ export function envLines(env: Readonly<Record<string, string>>): string[] {
 
 /** The backup sidecar's command: the app's own scheduler with the file's schedule and retention. */
 export function backupScheduleCommand(spec: InstanceSpec): string[] {
-  return [
-    "node",
-    "dist/cli.js",
-    "backup",
-    "schedule",
-    "--cron",
-    spec.backup.schedule,
-    "--keep",
-    String(spec.backup.keep),
-  ];
+  return backupScheduleArgs(spec.backup.schedule, spec.backup.keep);
 }
 
 /** The healthcheck of the app, its durations written by `form` (each provider reads them back in its own form). */

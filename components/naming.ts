@@ -6,6 +6,7 @@
  * {@link dockerNames} (one per instance), and {@link dockerNameProblems} checks every value of
  * both for every instance: a new derived name is added to one of them and joins the rule.
  */
+import { LABEL } from "./app-contract";
 
 /** Pulumi logical names of an instance's children. */
 export function logicalNames(instance: string) {
@@ -200,11 +201,11 @@ export function fleetLabels(args: {
   readonly version?: string;
 }): Label[] {
   const labels: Label[] = [
-    { label: "fleet.managed", value: "true" },
-    { label: "fleet.stack", value: args.stack },
-    { label: "fleet.role", value: args.role },
+    { label: LABEL.managed, value: "true" },
+    { label: LABEL.stack, value: args.stack },
+    { label: LABEL.role, value: args.role },
   ];
-  if (args.instance !== undefined) labels.push({ label: "fleet.instance", value: args.instance });
-  if (args.version !== undefined) labels.push({ label: "fleet.version", value: args.version });
+  if (args.instance !== undefined) labels.push({ label: LABEL.instance, value: args.instance });
+  if (args.version !== undefined) labels.push({ label: LABEL.version, value: args.version });
   return labels.sort((a, b) => a.label.localeCompare(b.label));
 }

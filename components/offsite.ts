@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { envEntry, offsiteHealthArgs, OFFSITE_ENV, offsiteRunArgs } from "./app-contract";
 import { CONTAINER_HARDENING, notifyEnvs } from "./app-instance";
 import { fleetLabels, offsiteImageTag, offsiteNames } from "./naming";
 import { IGNORE_CHANGES, memoryInputs } from "./provider-forms";
@@ -42,7 +43,7 @@ export const OFFSITE_STOP_GRACE_SECONDS = 30;
  * back (Go's `time.Duration.String()`, components/provider-forms.ts), so a second up sees no diff.
  */
 export const OFFSITE_HEALTHCHECK = {
-  tests: ["CMD", "node", "dist/cli.js", "offsite", "health"],
+  tests: ["CMD", ...offsiteHealthArgs()],
   interval: "1m0s",
   timeout: "30s",
   startPeriod: "5m0s",
@@ -112,20 +113,20 @@ export class OffsiteCopier extends pulumi.ComponentResource {
       ...(config.repository.startsWith("/") ? [{ hostPath: config.repository, containerPath: config.repository }] : []),
     ];
     const envs: pulumi.Input<string>[] = [
-      `RESTIC_REPOSITORY=${config.repository}`,
-      pulumi.secret(`RESTIC_PASSWORD=${config.password}`),
-      `OFFSITE_INSTANCES=${instances.map((i) => i.name).join(",")}`,
-      `OFFSITE_KEEP_DAILY=${config.keepDaily}`,
-      `OFFSITE_KEEP_WEEKLY=${config.keepWeekly}`,
-      `OFFSITE_KEEP_MONTHLY=${config.keepMonthly}`,
-      `OFFSITE_INTERVAL_SECONDS=${config.intervalSeconds}`,
-      `OFFSITE_CHECK_CRON=${config.check}`,
-      `OFFSITE_PRUNE_CRON=${config.prune}`,
+      envEntry(OFFSITE_ENV.repository, config.repository),
+      pulumi.secret(envEntry(OFFSITE_ENV.password, config.password)),
+      envEntry(OFFSITE_ENV.instances, instances.map((i) => i.name).join(",")),
+      envEntry(OFFSITE_ENV.keepDaily, config.keepDaily),
+      envEntry(OFFSITE_ENV.keepWeekly, config.keepWeekly),
+      envEntry(OFFSITE_ENV.keepMonthly, config.keepMonthly),
+      envEntry(OFFSITE_ENV.intervalSeconds, config.intervalSeconds),
+      envEntry(OFFSITE_ENV.checkCron, config.check),
+      envEntry(OFFSITE_ENV.pruneCron, config.prune),
       ...Object.keys(config.env)
         .sort()
-        .map((k) => pulumi.secret(`${k}=${config.env[k] ?? ""}`)),
-      ...(config.sshKey !== undefined ? [pulumi.secret(`OFFSITE_SSH_KEY=${config.sshKey}`)] : []),
-      ...(config.knownHosts !== undefined ? [`OFFSITE_KNOWN_HOSTS=${config.knownHosts}`] : []),
+        .map((k) => pulumi.secret(envEntry(k, config.env[k] ?? ""))),
+      ...(config.sshKey !== undefined ? [pulumi.secret(envEntry(OFFSITE_ENV.sshKey, config.sshKey))] : []),
+      ...(config.knownHosts !== undefined ? [envEntry(OFFSITE_ENV.knownHosts, config.knownHosts)] : []),
       ...notifyEnvs(args.stack, args.notify),
     ];
 
@@ -134,7 +135,7 @@ export class OffsiteCopier extends pulumi.ComponentResource {
       {
         name: names.dockerContainer,
         image: this.image,
-        command: ["node", "dist/cli.js", "offsite", "run"],
+        command: offsiteRunArgs(),
         envs,
         volumes,
         // restic tells its own stale locks by host name and PID (restic unlock at start).

@@ -3,16 +3,15 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { BACKUP_DIR, backupCreateArgs, DATA_DIR, ENV, LABEL } from "./app-contract";
 import { SIDECAR_HEALTHCHECK } from "./app-instance";
 import {
   APP_PORT,
   APP_USER,
   appEnvironment,
   appHealthcheck,
-  BACKUP_DIR,
   backupEnvironment,
   backupScheduleCommand,
-  DATA_DIR,
   STOP_GRACE_SECONDS,
 } from "./instance-inputs";
 import { InstanceComponent, notifySettings, type InstanceArgs } from "./instance-component";
@@ -81,6 +80,13 @@ export function convergeTimeoutSeconds(spec: InstanceSpec): number {
   return 4 * healthWindowSeconds(spec) + 60;
 }
 
+/** The app's `backup create` of the job; `$ifexists` is added by the script when the service does not exist yet. */
+const PRE_UPDATE_CREATE = backupCreateArgs({
+  reason: "pre-update",
+  from: '"${from:-none}"',
+  to: '"$FLEET_VERSION"',
+}).join(" ");
+
 /**
  * Pre-update backup on the swarm: a replicated job constrained to the instance's node runs the
  * app's own `backup create` on the data volume, with the new image, before the service is
@@ -93,17 +99,17 @@ export function convergeTimeoutSeconds(spec: InstanceSpec): number {
  */
 export const SWARM_PRE_UPDATE_BACKUP_SCRIPT = [
   "set -eu",
-  `prev=$(docker service inspect "$FLEET_SERVICE" --format '{{index .Spec.Labels "fleet.version"}} {{index .Spec.Labels "fleet.node"}}' 2>/dev/null || true)`,
+  `prev=$(docker service inspect "$FLEET_SERVICE" --format '{{index .Spec.Labels "${LABEL.version}"}} {{index .Spec.Labels "fleet.node"}}' 2>/dev/null || true)`,
   'from=${prev% *}; was=${prev#* }; ifexists=""',
   '[ -n "$prev" ] || ifexists="--if-exists"',
   'job="$FLEET_SERVICE-pre-update-$(date +%s)"',
-  'labels="fleet.managed=true fleet.stack=$FLEET_STACK fleet.instance=$FLEET_INSTANCE fleet.role=job"',
+  `labels="${LABEL.managed}=true ${LABEL.stack}=$FLEET_STACK ${LABEL.instance}=$FLEET_INSTANCE ${LABEL.role}=job"`,
   'set --; for l in $labels; do set -- "$@" --label "$l" --container-label "$l"; done',
   'docker service create --quiet --detach --name "$job" --mode replicated-job --restart-condition none "$@" \\',
   `  --constraint "node.hostname==$FLEET_NODE" --user ${APP_USER} --read-only --mount type=tmpfs,dst=/tmp --cap-drop ALL \\`,
-  `  -e "APP_NAME=$FLEET_INSTANCE" -e DATA_DIR=${DATA_DIR} -e BACKUP_DIR=${BACKUP_DIR} \\`,
+  `  -e "${ENV.appName}=$FLEET_INSTANCE" -e ${ENV.dataDir}=${DATA_DIR} -e ${ENV.backupDir}=${BACKUP_DIR} \\`,
   `  --mount "$FLEET_DATA_MOUNT,dst=${DATA_DIR}" --mount "$FLEET_BACKUPS_MOUNT,dst=${BACKUP_DIR}" \\`,
-  '  "$FLEET_IMAGE" node dist/cli.js backup create --reason pre-update --from "${from:-none}" --to "$FLEET_VERSION" $ifexists \\',
+  `  "$FLEET_IMAGE" ${PRE_UPDATE_CREATE} $ifexists \\`,
   "  >/dev/null",
   // Bounded: a job that cannot start (its node is down) fails the update after 10 minutes.
   'i=0; task=""; state=pending',
@@ -210,14 +216,14 @@ export class SwarmInstance extends InstanceComponent {
       args.backupDir === undefined ? volumeFlag(dockerName.backups, "backups") : `type=bind,src=${backups}`;
 
     const secretEnv = { ...(args.secretEnv ?? {}) };
-    if (secretEnv["ADMIN_TOKEN"] === undefined) {
+    if (secretEnv[ENV.adminToken] === undefined) {
       this.adminToken = new random.RandomPassword(names.adminToken, { length: 32, special: false }, self);
-      secretEnv["ADMIN_TOKEN"] = pulumi.secret(this.adminToken.result);
+      secretEnv[ENV.adminToken] = pulumi.secret(this.adminToken.result);
     } else {
       this.adminToken = undefined;
     }
     this.statusToken = this.createStatusToken(name, args);
-    if (this.statusToken !== undefined) secretEnv["STATUS_TOKEN"] = this.statusToken;
+    if (this.statusToken !== undefined) secretEnv[ENV.statusToken] = this.statusToken;
     // One Swarm secret per variable, the logical name derived from `prefix`, the Docker name from the service's.
     const swarmSecrets = (prefix: string, service: string, env: Readonly<Record<string, pulumi.Input<string>>>) => {
       const out: Record<string, docker.Secret> = {};

@@ -60,7 +60,8 @@ const declaredSchema = z.array(
   }),
 );
 
-const envSchema = z.object({
+/** The environment this mode reads (components/app-contract.ts names it for the program). */
+export const envSchema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
   APP_SOCKET_DIR: z.string().optional(),

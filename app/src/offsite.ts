@@ -45,7 +45,8 @@ const int = (name: string, dflt: number) =>
     .min(0, { error: `${name}: must be at least 0` })
     .default(dflt);
 
-const envSchema = z.object({
+/** The environment this mode reads (components/app-contract.ts names it for the program). */
+export const envSchema = z.object({
   RESTIC_REPOSITORY: z.string({ error: "RESTIC_REPOSITORY: is required (a local path, sftp:, s3: or rest: URL)" }).min(1),
   RESTIC_PASSWORD: z.string({ error: "RESTIC_PASSWORD: is required" }).min(1),
   OFFSITE_INSTANCES: z

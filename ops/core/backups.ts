@@ -56,9 +56,9 @@ export function findAppContainer(docker: DockerRunner, stack: string, instance: 
   if (found.length === 0) {
     throw new CliError(
       `no healthy app container for instance ${instance} in stack ${stack} ` +
-        `(labels fleet.stack=${stack}, fleet.instance=${instance}, fleet.role=app). ` +
-        "Check the name (the instance file's base name) and that it is deployed: `docker ps -a --filter label=fleet.instance=" +
-        `${instance}\`.`,
+        `(labels ${LABEL.stack}=${stack}, ${LABEL.instance}=${instance}, ${LABEL.role}=app). ` +
+        "Check the name (the instance file's base name) and that it is deployed: " +
+        `\`docker ps -a --filter label=${LABEL.instance}=${instance}\`.`,
     );
   }
   if (found.length > 1) {

@@ -6,6 +6,7 @@
 import {
   ContractError,
   FetchedBackup,
+  LABEL,
   labelFilters,
   offsiteFetchArgs,
   offsiteSnapshotsArgs,
@@ -60,7 +61,7 @@ export async function restoreFromOffsite(
   const [line] = lines(ps.stdout);
   if (!line) {
     throw new CliError(
-      `stack ${stack} has no off-site container (label fleet.role=offsite). Set fleet:offsite (docs/backups.md) ` +
+      `stack ${stack} has no off-site container (label ${LABEL.role}=offsite). Set fleet:offsite (docs/backups.md) ` +
         "and run npm run up on this host first: it creates the instance's empty volumes and the off-site container.",
     );
   }

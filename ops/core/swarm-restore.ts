@@ -131,7 +131,7 @@ export function restoreOnSwarm(
   const created = parsed(
     `the safety backup of ${instance} on node ${node}`,
     CreatedBackup,
-    runInInstance(docker, app, local, backupCreateArgs("pre-restore"), "backup", o),
+    runInInstance(docker, app, local, backupCreateArgs({ reason: "pre-restore", ifExists: true }), "backup", o),
   );
   if ("id" in created) {
     const verified = parsed(

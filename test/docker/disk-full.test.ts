@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { backupCreateArgs } from "../../components/app-contract";
 import { cleanUp, phases, tierEngine } from "./engine";
 import { docker } from "./replay";
 import { MB, startOnSmallVolume, type SmallVolumeApp } from "./small-volume";
@@ -71,7 +72,7 @@ describe.runIf(engine)("docker tier: a full disk", () => {
     expect([upload.status, upload.body.message]).toEqual([507, DISK_FULL]);
     const backup = await app.call<{ message: string }>("POST", "/api/backups", "{}");
     expect([backup.status, backup.body.message]).toEqual([507, DISK_FULL]);
-    const cli = await docker(["exec", app.container, "node", "dist/cli.js", "backup", "create"]).then(
+    const cli = await docker(["exec", app.container, ...backupCreateArgs()]).then(
       (out) => `exit 0: ${out}`,
       (e: Error) => e.message,
     );

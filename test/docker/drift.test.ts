@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { LABEL, labelFilter } from "../../components/app-contract";
 import { SIDECAR_HEALTHCHECK } from "../../components/app-instance";
 import { cpusString, goDuration, memoryInputs } from "../../components/provider-forms";
 import { BASE_IMAGE, cleanUp, engineAvailable, PROXY_IMAGE, pushForDigest, render, ROOT, TIER_LABEL } from "./engine";
@@ -27,8 +28,8 @@ if (!engine && process.env.CI)
   throw new Error("docker tier: no Docker engine answers, and CI requires this tier to run");
 
 const LABELS = [
-  { label: "fleet.managed", value: "true" },
-  { label: "fleet.stack", value: STACK },
+  { label: LABEL.managed, value: "true" },
+  { label: LABEL.stack, value: STACK },
 ];
 
 function resource(
@@ -198,7 +199,7 @@ describe.runIf(engine)("drift check and failure semantics on the real engine", (
       "replace roll",
       "delete roll",
     ]);
-    const ids = await docker(["ps", "-aq", "--filter", `label=fleet.stack=${STACK}`, "--filter", "label=v"]);
+    const ids = await docker(["ps", "-aq", ...labelFilter("stack", STACK), "--filter", "label=v"]);
     expect(ids.split("\n")).toHaveLength(1);
   });
 

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { labelFilter } from "../../components/app-contract";
 import { docker, type Render } from "./replay";
 
 const run = promisify(execFile);
@@ -225,9 +226,9 @@ export async function render(args: {
 
 /** Removes every container and volume of a tier stack, and the tier's images. */
 export async function cleanUp(stack: string, imageRepos: string[]): Promise<void> {
-  const ids = await docker(["ps", "-aq", "--filter", `label=fleet.stack=${stack}`]);
+  const ids = await docker(["ps", "-aq", ...labelFilter("stack", stack)]);
   if (ids) await docker(["rm", "--force", "--volumes", ...ids.split("\n")]);
-  const vols = await docker(["volume", "ls", "-q", "--filter", `label=fleet.stack=${stack}`]);
+  const vols = await docker(["volume", "ls", "-q", ...labelFilter("stack", stack)]);
   if (vols) await docker(["volume", "rm", "--force", ...vols.split("\n")]);
   for (const repo of imageRepos) {
     const imgs = await docker(["images", "-q", "--filter", `label=${TIER_LABEL}`, "--filter", `reference=${repo}`]);

@@ -29,6 +29,17 @@ import {
   tierEngine,
 } from "./engine";
 import { docker, Replayer, type Render } from "./replay";
+import {
+  backupListArgs,
+  BackupSummary,
+  LABEL,
+  labelFilter,
+  labelFilters,
+  offsiteSnapshotsArgs,
+  OffsiteSnapshot,
+  offsiteSyncArgs,
+  parseAppJson,
+} from "../../components/app-contract";
 
 const run = promisify(execFile);
 
@@ -70,26 +81,16 @@ function token(replayer: Replayer): string {
 }
 
 /** The off-site container's snapshots of the instance (`offsite snapshots --json`). */
-async function snapshots(): Promise<{ snapshot: string; id: string; reason: string; versions: string | null }[]> {
-  const out = await docker([
-    "exec",
-    OFFSITE,
-    "node",
-    "dist/cli.js",
-    "offsite",
-    "snapshots",
-    "--instance",
-    INSTANCE,
-    "--json",
-  ]);
-  return JSON.parse(out) as { snapshot: string; id: string; reason: string; versions: string | null }[];
+async function snapshots(): Promise<OffsiteSnapshot[]> {
+  const out = await docker(["exec", OFFSITE, ...offsiteSnapshotsArgs(INSTANCE)]);
+  return parseAppJson("offsite snapshots --json", OffsiteSnapshot.array(), out);
 }
 
 /** Waits until the repository holds a snapshot of every given backup id (the copier runs every 10 s). */
 async function copied(ids: readonly string[]): Promise<string[]> {
   let have: string[] = [];
   for (let i = 0; i < 90; i++) {
-    have = (await snapshots().catch(() => [])).map((s) => s.id);
+    have = (await snapshots().catch(() => [])).flatMap((s) => (s.id === null ? [] : [s.id]));
     if (ids.every((id) => have.includes(id))) return have;
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -98,16 +99,9 @@ async function copied(ids: readonly string[]): Promise<string[]> {
 
 /** Everything a dead host takes with it: containers, data and backups volumes, the off-site cache. */
 async function loseTheHost(): Promise<void> {
-  const ids = await docker([
-    "ps",
-    "-aq",
-    "--filter",
-    `label=fleet.stack=${STACK}`,
-    "--filter",
-    "label=fleet.managed=true",
-  ]);
+  const ids = await docker(["ps", "-aq", ...labelFilters({ stack: STACK })]);
   if (ids) await docker(["rm", "--force", ...ids.split("\n")]);
-  const vols = (await docker(["volume", "ls", "-q", "--filter", `label=fleet.stack=${STACK}`])).split("\n");
+  const vols = (await docker(["volume", "ls", "-q", ...labelFilter("stack", STACK)])).split("\n");
   const precious = [
     `fleet-${STACK}-${INSTANCE}-data`,
     `fleet-${STACK}-${INSTANCE}-backups`,
@@ -172,7 +166,7 @@ describe.runIf(engine)("docker tier: disaster-recovery drill (off-site to a loca
       "--name",
       SSHD,
       "--label",
-      `fleet.stack=${STACK}`,
+      `${LABEL.stack}=${STACK}`,
       "--entrypoint",
       "sh",
       SSHD_IMAGE,
@@ -255,9 +249,11 @@ describe.runIf(engine)("docker tier: disaster-recovery drill (off-site to a loca
     first.taint(`${INSTANCE}-pre-update-backup`);
     await first.apply(await renderWith({ repository: LOCAL_REPO }));
     const app = first.outputs(`${INSTANCE}-app`).name as string;
-    const listed = JSON.parse(await docker(["exec", app, "node", "dist/cli.js", "backup", "list", "--json"])) as
-      { items: { id: string; reason: string }[] } | { id: string; reason: string }[];
-    const local = Array.isArray(listed) ? listed : listed.items;
+    const local = parseAppJson(
+      "backup list --json",
+      BackupSummary.array(),
+      await docker(["exec", app, ...backupListArgs()]),
+    );
     const ids = local.map((b) => b.id).sort();
     expect(local.map((b) => b.reason).sort()).toEqual(["manual", "pre-update"]);
     await copied(ids);
@@ -276,7 +272,7 @@ describe.runIf(engine)("docker tier: disaster-recovery drill (off-site to a loca
     await first.apply(await renderWith(sftp));
     await copied(ids);
     // A round now: it exits 0 only when every copy succeeded (docker() rejects on another status).
-    await docker(["exec", OFFSITE, "node", "dist/cli.js", "offsite", "sync"]);
+    await docker(["exec", OFFSITE, ...offsiteSyncArgs()]);
     phase("copy to the sftp: repository");
 
     // 3. The host is lost.

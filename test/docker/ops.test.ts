@@ -9,6 +9,7 @@ import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { backupCreateArgs } from "../../components/app-contract";
 import { portFree, runDoctor } from "../../ops/commands/doctor";
 import { realStream, runLogs } from "../../ops/commands/logs";
 import { realStatusDeps, runStatus } from "../../ops/commands/status";
@@ -94,7 +95,7 @@ describe.runIf(engine)("status, logs, doctor on the real engine", () => {
 
   test("status: both instances fine, exit 0; a backup shows its age, result and the data size", async () => {
     const app1 = replayer.outputs("o1-app").name as string;
-    await docker(["exec", app1, "node", "dist/cli.js", "backup", "create", "--reason", "manual"]);
+    await docker(["exec", app1, ...backupCreateArgs({ reason: "manual" })]);
     const { code, rows, text } = await status([]);
     console.log(`npm run status, stack ${STACK}:\n${text}`);
     expect(code).toBe(0);

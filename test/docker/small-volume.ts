@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
 import { join } from "node:path";
+import { DATA_DIR, ENV, envEntry, LABEL } from "../../components/app-contract";
 import { api, buildAppImage, ROOT, TIER_LABEL } from "./engine";
 import { docker } from "./replay";
 
@@ -95,7 +96,7 @@ export async function startOnSmallVolume(stack: string, repo: string, megabytes:
     "volume",
     "create",
     "--label",
-    `fleet.stack=${stack}`,
+    `${LABEL.stack}=${stack}`,
     "--label",
     TIER_LABEL,
     "--driver",
@@ -114,7 +115,7 @@ export async function startOnSmallVolume(stack: string, repo: string, megabytes:
     "--name",
     container,
     "--label",
-    `fleet.stack=${stack}`,
+    `${LABEL.stack}=${stack}`,
     "--user",
     "10001:10001",
     "--read-only",
@@ -125,15 +126,15 @@ export async function startOnSmallVolume(stack: string, repo: string, megabytes:
     "--security-opt",
     "no-new-privileges:true",
     "-v",
-    `${volume}:/data`,
+    `${volume}:${DATA_DIR}`,
     "-e",
-    "APP_NAME=disk",
+    envEntry(ENV.appName, "disk"),
     "-e",
-    "DATA_DIR=/data",
+    envEntry(ENV.dataDir, DATA_DIR),
     "-e",
-    "BACKUP_DIR=/data/backups",
+    envEntry(ENV.backupDir, `${DATA_DIR}/backups`),
     "-e",
-    `ADMIN_TOKEN=${token}`,
+    envEntry(ENV.adminToken, token),
     "-e",
     "BLOB_GRACE_SECONDS=1",
     "-p",

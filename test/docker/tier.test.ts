@@ -26,6 +26,19 @@ import {
 } from "./engine";
 import { startLoad, type LoadResult } from "./load";
 import { docker, Replayer, type Render } from "./replay";
+import {
+  BACKUP_DIR,
+  backupListArgs,
+  backupRestoreArgs,
+  BackupSummary,
+  backupVerifyArgs,
+  DATA_DIR,
+  ENV,
+  envEntry,
+  LABEL,
+  labelFilter,
+  parseAppJson,
+} from "../../components/app-contract";
 import { HEALTH_PROBE } from "../../components/app-instance";
 
 const FIXTURE = join(ROOT, "test/docker/fleet");
@@ -179,12 +192,10 @@ function expectNoFailures(loads: LoadResult[]): void {
   }
 }
 
-async function backupsOf(
-  instance: Instance,
-): Promise<{ id: string; reason: string; fromVersion?: string; toVersion?: string }[]> {
-  const out = await docker(["exec", appContainer(instance), "node", "dist/cli.js", "backup", "list", "--json"]);
-  const parsed = JSON.parse(out) as { items?: unknown[] } | unknown[];
-  return (Array.isArray(parsed) ? parsed : (parsed.items ?? [])) as { id: string; reason: string }[];
+async function backupsOf(instance: Instance): Promise<BackupSummary[]> {
+  const out = await docker(["exec", appContainer(instance), ...backupListArgs()]);
+  // Exactly what the app prints (components/app-contract.ts), no other spelling guessed.
+  return parseAppJson("backup list --json", BackupSummary.array(), out);
 }
 
 describe.runIf(engine)("docker tier", () => {
@@ -307,7 +318,7 @@ describe.runIf(engine)("docker tier", () => {
         (b) => b.reason === "pre-update" && b.fromVersion === "1.0.0" && b.toVersion === "2.0.0",
       );
       expect(pre).toHaveLength(1);
-      await docker(["exec", appContainer(i), "node", "dist/cli.js", "backup", "verify", pre[0]!.id]);
+      await docker(["exec", appContainer(i), ...backupVerifyArgs(pre[0]!.id)]);
     }
     const gamma = await api<{ version: string; schemaVersion: number }>(PORTS.gamma, "/api/version");
     expect(gamma.body).toMatchObject({ version: "1.0.0", schemaVersion: schemaV1 });
@@ -337,25 +348,25 @@ describe.runIf(engine)("docker tier", () => {
     });
     expect(created.status).toBe(201);
     const fresh = `fleet-${STACK}-restore-probe`;
-    await docker(["volume", "create", "--label", `fleet.stack=${STACK}`, fresh]);
+    await docker(["volume", "create", "--label", `${LABEL.stack}=${STACK}`, fresh]);
     const app = await inspect(appContainer("alpha"));
-    const backups = app.Mounts.find((m) => m.Destination === "/backups")!.Name;
+    const backups = app.Mounts.find((m) => m.Destination === BACKUP_DIR)!.Name;
     const image = app.Config.Image;
     const common = [
       "--label",
-      `fleet.stack=${STACK}`,
+      `${LABEL.stack}=${STACK}`,
       "--user",
       "10001:10001",
       "-v",
-      `${fresh}:/data`,
+      `${fresh}:${DATA_DIR}`,
       "-v",
-      `${backups}:/backups`,
+      `${backups}:${BACKUP_DIR}`,
       "-e",
-      "APP_NAME=restore-probe",
+      envEntry(ENV.appName, "restore-probe"),
       "-e",
-      "DATA_DIR=/data",
+      envEntry(ENV.dataDir, DATA_DIR),
       "-e",
-      "BACKUP_DIR=/backups",
+      envEntry(ENV.backupDir, BACKUP_DIR),
     ];
     // A fresh volume has no signing key, and the backup names another instance: the documented
     // trust path (--trust) skips only the origin check; every content check still runs.
@@ -364,12 +375,7 @@ describe.runIf(engine)("docker tier", () => {
       "--rm",
       ...common,
       image,
-      "node",
-      "dist/cli.js",
-      "backup",
-      "restore",
-      created.body.id,
-      "--trust",
+      ...backupRestoreArgs(created.body.id, { live: false, trust: true }),
     ]);
     const probeToken = randomBytes(18).toString("hex");
     const probe = await docker([
@@ -377,7 +383,7 @@ describe.runIf(engine)("docker tier", () => {
       "-d",
       ...common,
       "-e",
-      `ADMIN_TOKEN=${probeToken}`,
+      envEntry(ENV.adminToken, probeToken),
       "-p",
       "127.0.0.1::8080",
       image,
@@ -410,12 +416,9 @@ describe.runIf(engine)("docker tier", () => {
     const betaV3 = await docker([
       "ps",
       "-aq",
-      "--filter",
-      `label=fleet.stack=${STACK}`,
-      "--filter",
-      "label=fleet.instance=beta",
-      "--filter",
-      "label=fleet.version=3.0.0",
+      ...labelFilter("stack", STACK),
+      ...labelFilter("instance", "beta"),
+      ...labelFilter("version", "3.0.0"),
     ]);
     expect(betaV3).toBe("");
   });
@@ -425,14 +428,7 @@ describe.runIf(engine)("docker tier", () => {
     const dir = await mkdtemp(join(tmpdir(), "fleet-tier-fleet-"));
     for (const i of ["alpha", "beta"]) await cp(join(FLEET, `${i}.yaml`), join(dir, `${i}.yaml`));
     await replayer.apply(await renderAt("2.0.0", dir));
-    const left = await docker([
-      "ps",
-      "-aq",
-      "--filter",
-      `label=fleet.stack=${STACK}`,
-      "--filter",
-      "label=fleet.instance=gamma",
-    ]);
+    const left = await docker(["ps", "-aq", ...labelFilter("stack", STACK), ...labelFilter("instance", "gamma")]);
     expect(left).toBe("");
     const vol = await docker(["volume", "ls", "-q", "--filter", `name=fleet-${STACK}-gamma-data`]);
     expect(vol).toBe(`fleet-${STACK}-gamma-data`);
