@@ -21,7 +21,7 @@ import { runRollback, type RollbackDeps } from "../ops/commands/rollback";
 import { loadInstancePins } from "../ops/core/config";
 import type { CommandResult } from "../ops/core/docker";
 import { CliError } from "../ops/core/errors";
-import { HOMEBREWS } from "./backup-summary";
+import { backupSummary, HOMEBREWS } from "./backup-summary";
 import { fakeOps, ok } from "./fake-docker";
 
 const FIXTURES = path.join(__dirname, "fixtures", "history");
