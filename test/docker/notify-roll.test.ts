@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type NotificationPayload, sendNotification } from "../../app/src/notify";
 import { startReceiver, type Receiver } from "../../app/test/receiver";
-import { realUpDeps, reportFailedRoll } from "../../ops/commands/up";
+import { realUpDeps } from "../../ops/commands/up";
+import { reportFailedRoll } from "../../ops/core/failed-roll";
 import { movedInstances, rollNotifications } from "../../ops/core/roll-notify";
 import {
   buildAppImage,
