@@ -83,12 +83,24 @@ export function labelFilter<K extends keyof typeof LABEL>(key: K, value: K exten
 }
 
 /** `docker ps` filters for fleet's containers of a stack, optionally one instance and role. */
-export function labelFilters(q: { readonly stack: string; readonly instance?: string; readonly role?: Role }) {
+export function labelFilters(q: LabelQuery) {
+  return labelPairs(q).flatMap((l) => ["--filter", `label=${l}`]);
+}
+
+/** What {@link labelFilters} and {@link labelPairs} select on. */
+export interface LabelQuery {
+  readonly stack: string;
+  readonly instance?: string;
+  readonly role?: Role;
+}
+
+/** The `key=value` labels a query selects on, for scripts that build their own filters. */
+export function labelPairs(q: LabelQuery): string[] {
   return [
-    ...labelFilter("managed", "true"),
-    ...labelFilter("stack", q.stack),
-    ...(q.instance !== undefined ? labelFilter("instance", q.instance) : []),
-    ...(q.role !== undefined ? labelFilter("role", q.role) : []),
+    `${LABEL.managed}=true`,
+    `${LABEL.stack}=${q.stack}`,
+    ...(q.instance !== undefined ? [`${LABEL.instance}=${q.instance}`] : []),
+    ...(q.role !== undefined ? [`${LABEL.role}=${q.role}`] : []),
   ];
 }
 

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { BACKUP_DIR, backupCreateArgs, DATA_DIR, ENV, envEntry, LABEL } from "./app-contract";
+import { BACKUP_DIR, backupCreateArgs, DATA_DIR, ENV, envEntry, LABEL, labelPairs } from "./app-contract";
 import { InstanceComponent, notifySettings, type InstanceArgs } from "./instance-component";
 import { backupHostDir, dockerNames, fleetLabels, logicalNames } from "./naming";
 import { cpusString, goDuration, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
@@ -232,6 +232,10 @@ export class AppInstance extends InstanceComponent {
         // container that failed its health wait on the next update instead of keeping it.
         deleteBeforeReplace: false,
         replaceOnChanges: ["*"],
+        // The engine never stops an app container: after a failed apply it would delete the one
+        // still serving before its replacement is healthy. The route retires replaced containers
+        // once it points elsewhere, and all of them when the instance goes (proxy-config.ts `retire`).
+        retainOnDelete: true,
         ignoreChanges: IGNORE_CHANGES,
         dependsOn: [this.preUpdateBackup, ...(args.after ?? [])],
       },
@@ -269,6 +273,8 @@ export class AppInstance extends InstanceComponent {
           FLEET_PROXY_ADMIN_PORT: String(args.proxy.adminPort),
           FLEET_INSTANCE: name,
           FLEET_CONTAINER_ID: this.container.id,
+          FLEET_RETIRE_LABELS: labelPairs({ stack, instance: name, role: "app" }).join(" "),
+          FLEET_STOP_GRACE: String(STOP_GRACE_SECONDS),
           FLEET_SITE_BLOCK: siteBlock({
             instance: name,
             port: spec.port,

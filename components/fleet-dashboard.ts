@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DASHBOARD_ENV, DASHBOARD_SERVER, envEntry } from "./app-contract";
+import { DASHBOARD_ENV, DASHBOARD_SERVER, envEntry, labelPairs } from "./app-contract";
 import { APP_PORT, APP_USER, HEALTH_PROBE, STOP_GRACE_SECONDS } from "./app-instance";
 import { dashboardNames, fleetLabels } from "./naming";
 import { cpusString, IGNORE_CHANGES, LOG_OPTS, memoryInputs } from "./provider-forms";
@@ -113,7 +113,14 @@ export class FleetDashboard extends pulumi.ComponentResource {
         logOpts: LOG_OPTS,
       },
       // As an app container: create-first (no name, no published port), replaced on any change.
-      { ...self, deleteBeforeReplace: false, replaceOnChanges: ["*"], ignoreChanges: IGNORE_CHANGES },
+      // Retained like an app container, and retired by its route (proxy-config.ts `retire`).
+      {
+        ...self,
+        deleteBeforeReplace: false,
+        replaceOnChanges: ["*"],
+        retainOnDelete: true,
+        ignoreChanges: IGNORE_CHANGES,
+      },
     );
 
     this.route = new command.local.Command(
@@ -128,6 +135,8 @@ export class FleetDashboard extends pulumi.ComponentResource {
           FLEET_PROXY_ADMIN_PORT: String(args.proxy.adminPort),
           FLEET_INSTANCE: names.route,
           FLEET_CONTAINER_ID: this.container.id,
+          FLEET_RETIRE_LABELS: labelPairs({ stack: args.stack, role: "dashboard" }).join(" "),
+          FLEET_STOP_GRACE: String(STOP_GRACE_SECONDS),
           FLEET_SITE_BLOCK: siteBlock({ instance: names.route, port: args.port }),
         },
       },

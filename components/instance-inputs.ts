@@ -27,8 +27,10 @@ export const HEALTH_PROBE = [
 ];
 
 /**
- * Seconds Docker waits after SIGTERM before it kills an app container. Longer than the app's own
- * 10 s drain bound (app/src/server.ts), so the app always exits by itself.
+ * Seconds Docker waits after SIGTERM before it kills an app container: when its route retires it
+ * on the docker target (`docker stop -t`, proxy-config.ts `retire`), on every other stop, and in a
+ * Swarm's stop grace period. Longer than the app's own 10 s drain bound (app/src/server.ts), so the
+ * app always exits by itself.
  */
 export const STOP_GRACE_SECONDS = 15;
 

@@ -15,6 +15,9 @@
  * A reload only happens when a site file changes (an instance is added or removed, its public port
  * or domain changes), and reloads are serialized with `flock`, because `caddy reload` builds the
  * whole config in its own process and two concurrent ones can apply a stale config.
+ *
+ * The route also retires the containers it no longer points at (see `retire`): app containers
+ * are `retainOnDelete`, so the engine never stops one that still serves.
  */
 
 /** Where the main Caddyfile is uploaded in the proxy container (the caddy image's default). */
@@ -100,16 +103,50 @@ const RELOAD = `caddy reload --config ${MAIN_CADDYFILE} --adapter caddyfile --ad
 export const SOCKET_WAIT_SECONDS = 30;
 
 /**
+ * Shell lines (run where `pulumi up` runs) that stop and remove the route's containers other than
+ * FLEET_CONTAINER_ID, or all of them when `keep` is false: those labelled with every `key=value` of
+ * FLEET_RETIRE_LABELS. Each gets SIGTERM and FLEET_STOP_GRACE seconds to drain (`docker stop -t`),
+ * as the provider's delete with `destroyGraceSeconds` would, then is removed (its named volumes stay).
+ *
+ * Why the route and not the engine: a container replaced by an apply that then failed (another
+ * container not healthy in time) is pending-delete, and the next apply deletes pending-delete
+ * resources before anything else (pulumi/pulumi pkg/resource/deploy/deployment_executor.go
+ * `retirePendingDeletes`). That container still serves, since the route was never switched, so
+ * the instance was down until its replacement got healthy. A `retainOnDelete` resource's delete
+ * is a no-op for the provider (step.go `DeleteStep.Apply`), pending or not, so app containers are
+ * retained and the route, which knows which container serves, retires the others after the switch.
+ * A container that cannot be stopped (already gone) is reported and skipped; the next switch of
+ * the route finds it again.
+ */
+function retire(keep: boolean): string[] {
+  return [
+    // Never without the stack's label: no filter at all would list every container of the host.
+    'case " $FLEET_RETIRE_LABELS " in *" fleet.stack="[!\' \']*) ;; *)',
+    '  echo "fleet route $FLEET_INSTANCE: FLEET_RETIRE_LABELS names no stack: $FLEET_RETIRE_LABELS" >&2; exit 1 ;;',
+    "esac",
+    "set --",
+    'for l in $FLEET_RETIRE_LABELS; do set -- "$@" --filter "label=$l"; done',
+    'for c in $(docker ps -aq --no-trunc "$@"); do',
+    ...(keep ? ['  [ "$c" = "$FLEET_CONTAINER_ID" ] && continue'] : []),
+    '  docker stop -t "$FLEET_STOP_GRACE" "$c" >/dev/null || echo "fleet route $FLEET_INSTANCE: could not stop $c" >&2',
+    '  docker rm "$c" >/dev/null || echo "fleet route $FLEET_INSTANCE: could not remove $c" >&2',
+    "done",
+  ];
+}
+
+/**
  * Create/update script of a route command, run where `pulumi up` runs. Reads FLEET_PROXY (proxy
- * container), FLEET_INSTANCE, FLEET_PROXY_ADMIN_PORT, FLEET_SITE_BLOCK and FLEET_CONTAINER_ID (the
- * app container's id, whose first 12 characters are its hostname) from the environment. In the
+ * container), FLEET_INSTANCE, FLEET_PROXY_ADMIN_PORT, FLEET_SITE_BLOCK, FLEET_CONTAINER_ID (the
+ * app container's id, whose first 12 characters are its hostname), FLEET_RETIRE_LABELS and
+ * FLEET_STOP_GRACE from the environment. In the
  * proxy container (POSIX sh; flock is in util-linux and in busybox):
  *
  * 1. waits until the container's socket exists;
  * 2. points the route symlink at it: a new link, then `mv` over the old one, an atomic rename
  *    (the link never points at a directory, so `mv` never moves into one);
  * 3. under the lock, writes the site file only if it changed, reloads only then, and puts the
- *    previous file back when the reload fails (a bad file would fail every later reload).
+ *    previous file back when the reload fails (a bad file would fail every later reload);
+ * 4. back on the host, retires the route's other containers (`retire`).
  */
 export const ROUTE_UPSERT_SCRIPT = [
   "set -eu",
@@ -145,12 +182,14 @@ export const ROUTE_UPSERT_SCRIPT = [
   "fi",
   'rm -f "$f.prev"',
   `' fleet-route "$FLEET_INSTANCE" "$FLEET_PROXY_ADMIN_PORT" "$socket"`,
+  ...retire(true),
   "",
 ].join("\n");
 
 /**
  * Delete script of a route command: under the lock, removes the site file and reloads, then the
- * route symlink (nothing to do without a proxy).
+ * route symlink (nothing to do without a proxy); then stops and removes every container of the
+ * route (`retire`), which the engine retains.
  */
 export const ROUTE_DELETE_SCRIPT = [
   "set -eu",
@@ -158,5 +197,6 @@ export const ROUTE_DELETE_SCRIPT = [
   `  docker exec -i "$FLEET_PROXY" sh -c 'set -eu; mkdir -p ${SITES_DIR}; exec 9>${ROUTES_LOCK}; flock 9; rm -f "${SITES_DIR}/$1.caddy"; ${RELOAD}; rm -f "${ROUTES_DIR}/$1.sock"' \\`,
   '    fleet-route "$FLEET_INSTANCE" "$FLEET_PROXY_ADMIN_PORT"',
   "fi",
+  ...retire(false),
   "",
 ].join("\n");

@@ -183,6 +183,7 @@ describe("AppInstance", () => {
         },
         {
           dependsOn: ["homebrews-pre-update-backup"],
+          retainOnDelete: true,
           deleteBeforeReplace: false,
           replaceOnChanges: ["*"],
           ignoreChanges: ["logOpts"],
@@ -223,6 +224,8 @@ describe("AppInstance", () => {
             FLEET_INSTANCE: "homebrews",
             FLEET_PROXY: "fleet-dev-proxy",
             FLEET_PROXY_ADMIN_PORT: "2019",
+            FLEET_RETIRE_LABELS: "fleet.managed=true fleet.stack=dev fleet.instance=homebrews fleet.role=app",
+            FLEET_STOP_GRACE: "15",
             FLEET_SITE_BLOCK:
               "# fleet instance homebrews\n:5001 {\n\treverse_proxy unix//data/routes/homebrews.sock {\n" +
               "\t\tlb_try_duration 5s\n\t\ttransport http {\n\t\t\tkeepalive off\n\t\t}\n\t}\n}\n",
@@ -426,7 +429,7 @@ describe("AppInstance", () => {
     expect(beta.options).toEqual({
       dependsOn: ["beta-pre-update-backup", "alpha-app"],
       protect: false,
-      retainOnDelete: false,
+      retainOnDelete: true,
       deleteBeforeReplace: false,
       replaceOnChanges: ["*"],
       ignoreChanges: ["logOpts"],
@@ -625,9 +628,17 @@ describe("FleetDashboard", () => {
     });
     // Nothing root-equivalent: no Docker socket, no host network, no privileges, no host path.
     expect(JSON.stringify(container.inputs)).not.toMatch(/docker\.sock|networkMode|privileged|hostPath/);
-    expect(container.options).toMatchObject({ deleteBeforeReplace: false, replaceOnChanges: ["*"] });
+    expect(container.options).toMatchObject({
+      deleteBeforeReplace: false,
+      replaceOnChanges: ["*"],
+      retainOnDelete: true,
+    });
     const route = resources.find((r) => r.name === "dashboard-route")!;
     expect((route.inputs["environment"] as Record<string, string>)["FLEET_INSTANCE"]).toBe("_dashboard");
+    // The route retires the dashboard's old containers (proxy-config.ts retire): only the dashboard's.
+    expect((route.inputs["environment"] as Record<string, string>)["FLEET_RETIRE_LABELS"]).toBe(
+      "fleet.managed=true fleet.stack=dev fleet.role=dashboard",
+    );
     expect((route.inputs["environment"] as Record<string, string>)["FLEET_SITE_BLOCK"]).toContain(
       ":5090 {\n\treverse_proxy unix//data/routes/_dashboard.sock {",
     );

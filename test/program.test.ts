@@ -144,7 +144,7 @@ describe("the readable table (render without --json)", () => {
     expect(lines[0]).toBe("project fleet, stack dev, 23 resources");
     expect(lines).toContainEqual(
       expect.stringMatching(
-        /^│ docker:Container +│ homebrews-app +│ homebrews +│ homebrews-pre-update-backup +│ deleteBeforeReplace=false +│$/,
+        /^│ docker:Container +│ homebrews-app +│ homebrews +│ homebrews-pre-update-backup +│ retainOnDelete +│$/,
       ),
     );
     expect(lines).toContainEqual(
@@ -231,10 +231,11 @@ describe("removing an instance file", () => {
     expect(mixedWithoutGamma.resources.map((r) => r.name)).toEqual(
       mixedA.resources.map((r) => r.name).filter((n) => !gamma.includes(n)),
     );
-    // The engine deletes what the program no longer registers, except what is retained on delete.
+    // The engine deletes what the program no longer registers, except what is retained on delete:
+    // the volumes, and the app container, which the route's delete script stops and removes.
     expect(
       mixedA.resources.filter((r) => gamma.includes(r.name) && r.options.retainOnDelete).map((r) => r.name),
-    ).toEqual(["gamma-data", "gamma-backups"]);
+    ).toEqual(["gamma-data", "gamma-backups", "gamma-app"]);
     const a = byName(mixedA);
     for (const r of mixedWithoutGamma.resources) expect(r.inputs).toEqual(a.get(key(r))!.inputs);
   });

@@ -13,7 +13,8 @@
  * container created but not healthy stays in state with its error (step.go CreateStep.Apply keeps
  * a StatusPartialFailure resource; the provider set its ID before waiting) and is replaced by the
  * next apply; the container it replaced is marked pending-delete and deleted at the start of the
- * next apply (deployment_executor.go retirePendingDeletes), before anything else.
+ * next apply (deployment_executor.go retirePendingDeletes), before anything else, unless it is
+ * `retainOnDelete` (step.go DeleteStep.Apply: then only forgotten).
  *
  * After every apply, each container and volume is read back through the Engine API the way the
  * provider's Read does (./read-back.ts); an input that reads back differently would be a diff on
@@ -533,6 +534,12 @@ export class Replayer {
    */
   async apply(render: Render): Promise<void> {
     for (const l of this.pendingDeletes.splice(0)) {
+      // A pending delete is a DeleteStep like any other: a no-op for a retainOnDelete resource
+      // (pulumi/pulumi pkg/resource/deploy/step.go DeleteStep.Apply).
+      if (l.resource.options.retainOnDelete) {
+        this.event("forget", l.resource, "pending delete of a failed apply");
+        continue;
+      }
       await this.destroy(l);
       this.event("delete", l.resource, "pending delete of a failed apply");
     }

@@ -423,6 +423,42 @@ describe.runIf(engine)("docker tier", () => {
     expect(betaV3).toBe("");
   });
 
+  test("the apply after that failed roll keeps v2 serving under load: the old container is retired by its route after the switch, nothing is left", async () => {
+    // State after the failed roll: alpha's failed v3 container, and the v2 one it replaced pending-delete.
+    expect(replayer.initError("alpha-app")).toMatch(/did not become healthy/);
+    const pending = replayer.pendingDeleteNames();
+    expect(pending).toHaveLength(1);
+    const failedV3 = replayer.outputs("alpha-app").name as string;
+    const before = replayer.events.length;
+    const r = await renderAt("2.0.0");
+    const { loads } = await underLoad(() => replayer.apply(r));
+    phase("apply v2 after the failed roll, under load");
+    expectNoFailures(loads);
+    // The engine only forgets the pending delete (a retainOnDelete container); the route retires it.
+    expect(
+      replayer.events
+        .slice(before)
+        .filter((e) => e.name === "alpha-app")
+        .map((e) => `${e.step}${e.detail ? ` (${e.detail})` : ""}`),
+    ).toEqual(["forget (pending delete of a failed apply)", "replace", "forget"]);
+    const alpha = await docker([
+      "ps",
+      "-a",
+      "--format",
+      '{{.Names}} {{.Label "fleet.version"}}',
+      "--filter",
+      `label=fleet.stack=${STACK}`,
+      "--filter",
+      "label=fleet.instance=alpha",
+      "--filter",
+      "label=fleet.role=app",
+    ]);
+    expect(alpha).toBe(`${appContainer("alpha")} 2.0.0`);
+    expect([failedV3, ...pending]).not.toContain(appContainer("alpha"));
+    const version = await api<{ version: string }>(PORTS.alpha, "/api/version");
+    expect(version.body.version).toBe("2.0.0");
+  });
+
   test("removing an instance removes its containers and route but keeps its data volume", async () => {
     const { cp, mkdtemp } = await import("node:fs/promises");
     const dir = await mkdtemp(join(tmpdir(), "fleet-tier-fleet-"));
