@@ -6,8 +6,8 @@ import { type BrowserContext, chromium, type Locator, type Page } from "playwrig
 import type { TestContext } from "vitest";
 import { APP_DIR, tempDir } from "./helpers";
 
-/** Debian's Chromium; never downloaded by the tests. */
-export const CHROMIUM = "/usr/bin/chromium";
+/** Debian's Chromium, or CHROMIUM_PATH (GitHub's runners have Google Chrome); never downloaded by the tests. */
+export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 /** Screenshots the browser tests keep (gitignored). */
 export const ARTIFACTS_DIR = path.join(APP_DIR, "test", "artifacts");
 
