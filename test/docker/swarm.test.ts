@@ -274,13 +274,17 @@ describe.runIf(engine)("swarm tier", () => {
     expect(await docker(["service", "ls", "-q", "--filter", `name=fleet-${STACK}-${NAME}-pre-update`])).toBe("");
   });
 
-  test("a broken v3: Swarm rolls it back, the apply fails naming the instance, v2 keeps serving; the next apply fails again", async () => {
+  test("a broken v3: Swarm rolls it back, the apply fails naming the instance, v2 serves again; the next apply fails again", async () => {
     const failure = await replayer.apply(await renderAt("1.2.0")).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     phase("broken v3");
     expect(failure?.message).toMatch(new RegExp(`^${NAME}-service: service rollback completed: `));
+    // Host publishing updates stop-first (docs/swarm.md), so the rollback starts the v2 task again
+    // after the v3 one stopped: Swarm reports the rollback complete once that task runs, which can
+    // be before the app listens. The mesh (the default) rolls start-first, without this gap.
+    expect(await answersWithin(PORT, "/api/health", 30_000)).toBeGreaterThanOrEqual(0);
     expect(await version()).toBe("1.1.0");
     await checkData();
     // The state now holds the v3 spec (the SDK keeps a failed update's plan): the service shows no
@@ -296,6 +300,7 @@ describe.runIf(engine)("swarm tier", () => {
     );
     // Setting the running version back converges again.
     await replayer.apply(await renderAt("1.1.0"));
+    expect(await answersWithin(PORT, "/api/health", 30_000)).toBeGreaterThanOrEqual(0);
     expect(await version()).toBe("1.1.0");
     phase("back to v2");
   });
